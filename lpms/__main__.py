@@ -1,0 +1,3 @@
+from lpms.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,349 @@
+"""SQLAlchemy 2 models. Tables are plural snake case; enums are stored by value.
+
+Quantities are floats (units of measure may be fractional: kg, m); times are UTC.
+The data model is documented in docs/data-model.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from lpms.domain.enums import (
+    Bucket,
+    ItemKind,
+    JobStatus,
+    OffsetRule,
+    OrderStatus,
+    PlanRunStatus,
+    Role,
+    WorkOrderStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def enum_column(enum_cls: type[StrEnum]) -> Enum:
+    """Store a StrEnum by its value in a VARCHAR with a CHECK constraint (portable, migratable)."""
+    return Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        name=enum_cls.__name__.lower(),
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint("lead_time_periods >= 0", name="lead_time_nonneg"),
+        CheckConstraint("safety_stock >= 0", name="safety_stock_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[ItemKind] = mapped_column(enum_column(ItemKind))
+    unit: Mapped[str] = mapped_column(String(16), default="pcs")
+    lead_time_periods: Mapped[int] = mapped_column(Integer, default=0)
+    stocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
+    offset_rule: Mapped[OffsetRule] = mapped_column(enum_column(OffsetRule), default=OffsetRule.BACKWARD)
+    backward_window: Mapped[int | None] = mapped_column(Integer)
+    forward_window: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BomLine(Base):
+    __tablename__ = "bom_lines"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "child_id"),
+        CheckConstraint("qty_per > 0", name="qty_per_positive"),
+        CheckConstraint("parent_id <> child_id", name="not_self"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
+    qty_per: Mapped[float] = mapped_column(Float)
+    parent: Mapped[Item] = relationship(foreign_keys=[parent_id])
+    child: Mapped[Item] = relationship(foreign_keys=[child_id])
+
+
+class WorkCenter(Base):
+    __tablename__ = "work_centers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Operation(Base):
+    """One step of an item's routing: a sequence number on a work center."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        UniqueConstraint("item_id", "sequence"),
+        CheckConstraint("run_min >= 0", name="run_nonneg"),
+        CheckConstraint("setup_min >= 0", name="setup_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="RESTRICT"), index=True)
+    run_min: Mapped[float] = mapped_column(Float)
+    setup_min: Mapped[float] = mapped_column(Float, default=0.0)
+    item: Mapped[Item] = relationship()
+    work_center: Mapped[WorkCenter] = relationship()
+
+
+class Period(Base):
+    """A planning bucket of the calendar; ``seq`` is the 1-based period number."""
+
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="dates_ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    bucket: Mapped[Bucket] = mapped_column(enum_column(Bucket))
+    start_date: Mapped[dt.date] = mapped_column(Date, unique=True)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class Capacity(Base):
+    __tablename__ = "capacities"
+    __table_args__ = (
+        UniqueConstraint("work_center_id", "period_id"),
+        CheckConstraint("regular_min >= 0", name="regular_nonneg"),
+        CheckConstraint("overtime_min >= 0", name="overtime_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="CASCADE"), index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    regular_min: Mapped[float] = mapped_column(Float)
+    overtime_min: Mapped[float] = mapped_column(Float, default=0.0)
+    work_center: Mapped[WorkCenter] = relationship()
+    period: Mapped[Period] = relationship()
+
+
+class Forecast(Base):
+    """Forecast quantity over a date range; averaging spreads it over the periods inside."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (
+        UniqueConstraint("item_id", "start_date", "end_date"),
+        CheckConstraint("quantity >= 0", name="quantity_nonneg"),
+        CheckConstraint("end_date >= start_date", name="dates_ordered"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[float] = mapped_column(Float)
+    item: Mapped[Item] = relationship()
+
+
+class CustomerOrder(Base):
+    __tablename__ = "customer_orders"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus), default=OrderStatus.OPEN)
+    item: Mapped[Item] = relationship()
+
+
+class Stock(Base):
+    __tablename__ = "stock"
+    __table_args__ = (CheckConstraint("on_hand >= 0", name="on_hand_nonneg"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    on_hand: Mapped[float] = mapped_column(Float)
+    item: Mapped[Item] = relationship()
+
+
+class ScheduledReceipt(Base):
+    __tablename__ = "scheduled_receipts"
+    __table_args__ = (
+        UniqueConstraint("item_id", "due_date"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[float] = mapped_column(Float)
+    item: Mapped[Item] = relationship()
+
+
+class PlanRun(Base):
+    __tablename__ = "plan_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[PlanRunStatus] = mapped_column(enum_column(PlanRunStatus), default=PlanRunStatus.RUNNING)
+    mode: Mapped[str] = mapped_column(String(16), default="weighted")
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    objectives: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    solver_stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    lines: Mapped[list["PlanLine"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
+    loads: Mapped[list["PlanLoad"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
+
+
+class PlanLine(Base):
+    """Per item and period: demand, planned production, end-of-period inventory and backlog."""
+
+    __tablename__ = "plan_lines"
+    __table_args__ = (UniqueConstraint("plan_run_id", "item_id", "period_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_run_id: Mapped[int] = mapped_column(ForeignKey("plan_runs.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    interval_code: Mapped[str] = mapped_column(String(128), default="")
+    period_seq: Mapped[int] = mapped_column(Integer)
+    gross_demand: Mapped[float] = mapped_column(Float, default=0.0)
+    net_demand: Mapped[float] = mapped_column(Float, default=0.0)
+    production: Mapped[float] = mapped_column(Float, default=0.0)
+    inventory: Mapped[float] = mapped_column(Float, default=0.0)
+    backlog: Mapped[float] = mapped_column(Float, default=0.0)
+    plan_run: Mapped[PlanRun] = relationship(back_populates="lines")
+
+
+class PlanLoad(Base):
+    """Per work center and period: planned load and overtime in minutes."""
+
+    __tablename__ = "plan_loads"
+    __table_args__ = (UniqueConstraint("plan_run_id", "work_center_id", "period_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_run_id: Mapped[int] = mapped_column(ForeignKey("plan_runs.id", ondelete="CASCADE"), index=True)
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="CASCADE"), index=True)
+    period_seq: Mapped[int] = mapped_column(Integer)
+    load_min: Mapped[float] = mapped_column(Float, default=0.0)
+    regular_min: Mapped[float] = mapped_column(Float, default=0.0)
+    overtime_min: Mapped[float] = mapped_column(Float, default=0.0)
+    plan_run: Mapped[PlanRun] = relationship(back_populates="loads")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("good_qty >= 0", name="good_nonneg"),
+        CheckConstraint("scrap_qty >= 0", name="scrap_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_run_id: Mapped[int | None] = mapped_column(ForeignKey("plan_runs.id", ondelete="SET NULL"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
+    interval_code: Mapped[str] = mapped_column(String(128), default="")
+    period_seq: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[float] = mapped_column(Float)
+    good_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    scrap_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[WorkOrderStatus] = mapped_column(enum_column(WorkOrderStatus), default=WorkOrderStatus.PLANNED)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    item: Mapped[Item] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CompletionReport(Base):
+    """Append-only shop-floor event; ``client_key`` makes a retried report idempotent."""
+
+    __tablename__ = "completion_reports"
+    __table_args__ = (
+        CheckConstraint("good_qty >= 0", name="good_nonneg"),
+        CheckConstraint("scrap_qty >= 0", name="scrap_nonneg"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), unique=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True)
+    operation_seq: Mapped[int | None] = mapped_column(Integer)
+    good_qty: Mapped[float] = mapped_column(Float)
+    scrap_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DowntimeReport(Base):
+    __tablename__ = "downtime_reports"
+    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), unique=True)
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="RESTRICT"), index=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
+    started_at: Mapped[dt.datetime] = mapped_column()
+    minutes: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(200))
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_key: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.RUNNING)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    message: Mapped[str] = mapped_column(Text, default="")

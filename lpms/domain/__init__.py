@@ -1,0 +1,1 @@
+"""Domain vocabulary: statuses, transitions, errors. Standard library only."""

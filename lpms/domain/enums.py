@@ -1,0 +1,66 @@
+"""Enumerations stored by value in the database and used across layers."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    PRODUCT = "product"
+    ASSEMBLY = "assembly"
+    PART = "part"
+    MATERIAL = "material"
+
+
+class OffsetRule(StrEnum):
+    FORECAST_ONLY = "forecast_only"
+    ORDERS_ONLY = "orders_only"
+    NO_OFFSET = "no_offset"
+    BACKWARD = "backward"
+    FORWARD = "forward"
+    BACKWARD_THEN_FORWARD = "backward_then_forward"
+    FORWARD_THEN_BACKWARD = "forward_then_backward"
+
+
+class Bucket(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class PlanRunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    INFEASIBLE = "infeasible"
+    FAILED = "failed"
+    APPROVED = "approved"
+    SUPERSEDED = "superseded"
+
+
+class WorkOrderStatus(StrEnum):
+    PLANNED = "planned"
+    RELEASED = "released"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
