@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from lpms.cli_plan import ScenarioFileError
 from lpms.domain.errors import LpmsError, ValidationFailed
+from lpms.planning.scenario import ScenarioError
 from lpms.settings import Settings, SettingsError, load_settings
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
@@ -178,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ValidationFailed as exc:
         print(f"lpms: {exc}", file=sys.stderr)
+        return 2
+    except (ScenarioError, ScenarioFileError) as exc:
+        print(f"lpms: scenario: {exc}", file=sys.stderr)
         return 2
     except LpmsError as exc:
         print(f"lpms: {exc}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Pure planning core: snapshot in, plan out. No database, no web."""
