@@ -8,7 +8,9 @@ from lpms.planning.single import SingleItemPlan, _num
 
 def _cell(x: float) -> str:
     v = _num(x)
-    return "" if v == 0 else str(v)
+    if v == 0:
+        return ""
+    return str(v) if isinstance(v, int) else f"{v:.2f}"
 
 
 def plan_table(plan: SingleItemPlan, forecast: Sequence[float], orders: Sequence[float], rule: str) -> str:
@@ -37,10 +39,10 @@ def plan_table(plan: SingleItemPlan, forecast: Sequence[float], orders: Sequence
         lines.append(f"{group:9}{label:{head_w}}  {cells} {_cell(sum(values)):>{total_w}}")
     c = plan.costs
     lines.append("")
-    lines.append("Costs: " + ", ".join(f"{k} {_num(c[k])}" for k in ("late", "balance", "inventory", "overtime", "total")))
-    o = plan.objectives
-    lines.append(f"Objectives: delayed {_num(o['late'])}, std deviation S {_num(o['balance'])}, "
-                 f"inventory {_num(o['inventory'])}, overtime {_num(o['overtime'])}")
+    lines.append("Costs: " + ", ".join(f"{k} {_num(round(c[k], 6))}" for k in ("late", "balance", "inventory", "overtime", "total")))
+    o = {k: _num(round(v, 6)) for k, v in plan.objectives.items()}
+    lines.append(f"Objectives: delayed {o['late']}, std deviation S {o['balance']}, "
+                 f"inventory {o['inventory']}, overtime {o['overtime']}")
     s = plan.solver
     lines.append(f"Solver: HiGHS, {s.get('mode')}, {s.get('lp_solves', 0)} LP + {s.get('qp_solves', 0)} QP solves, "
                  f"gap {s.get('gap_rel', 0):.2e}, {s.get('seconds', 0):.3f} s")

@@ -103,10 +103,17 @@ class SingleItemPlan:
 
 
 def _num(x: float) -> float | int:
+    """A quantity for output: whole numbers (within the solver's 1e-6) as int, else 9 decimals."""
     r = round(x)
     if abs(x - r) <= 1e-6:
         return int(r)
-    return round(x, 6)
+    return round(x, 9)
+
+
+def _snap(x: float) -> float:
+    """Snap solver noise around whole numbers; keep other values at full precision."""
+    r = round(x)
+    return float(r) if abs(x - r) <= 1e-6 else float(x)
 
 
 def _nums(xs: Sequence[float]) -> list[float | int]:
@@ -200,7 +207,7 @@ def evaluate_plan(net: Sequence[float], regular: Sequence[float], production: Se
     w = costs.as_weights()
     cost = {k: w[k] * objectives[k] for k in OBJECTIVES}
     cost["total"] = sum(cost.values())
-    clean = lambda a: [float(_num(v)) for v in a]  # noqa: E731
+    clean = lambda a: [_snap(v) for v in a]  # noqa: E731
     return clean(inventory), clean(backlog), clean(overtime), objectives, cost
 
 
@@ -211,7 +218,7 @@ def _demand(scn: SingleItemScenario) -> tuple[list[float], list[float]]:
 
 
 def _to_plan(scn: SingleItemScenario, gross: list[float], net: list[float], out: Outcome, q_cols: np.ndarray) -> SingleItemPlan:
-    production = [float(_num(v)) for v in out.x[q_cols]]
+    production = [_snap(v) for v in out.x[q_cols]]
     inventory, backlog, overtime, objectives, costs = evaluate_plan(net, scn.regular_capacity, production, scn.costs)
     solver = {"status": "optimal", "gap_rel": out.gap_rel, "lower_bound": out.lower_bound, **out.stats}
     return SingleItemPlan(gross, net, list(scn.regular_capacity), list(scn.overtime_capacity), production,
