@@ -123,6 +123,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             result = import_dir(uow, DEMO_DIR / name)
             print(f"loaded demo data '{name}': {result.summary()}")
         print(demo_summary(uow))
+        if not args.no_plan:
+            from lpms.services.planning import run_demo_plans
+
+            for line in run_demo_plans(uow, settings):
+                print(line)
     finally:
         engine.dispose()
     return 0
@@ -172,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2

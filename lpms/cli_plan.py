@@ -99,3 +99,99 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     mode.add_argument("--pareto", type=_pair, metavar="OBJ,OBJ",
                       help="list the efficient trade-off points of two objectives, e.g. inventory,overtime")
     solve.set_defaults(func=cmd_solve)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", help="database URL (default: settings; SQLite file under instance/)")
+    register_db_commands(sub, psub, common)
+
+
+def _costs(text: str):  # type: ignore[no-untyped-def]
+    from lpms.planning.single import Costs
+
+    values: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, raw = part.partition("=")
+        key = key.strip()
+        if not sep or key not in ("late", "balance", "inventory", "overtime"):
+            raise argparse.ArgumentTypeError(f"{part.strip()!r}: expected late=N, balance=N, inventory=N or overtime=N")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key}: {raw!r} is not a number") from None
+        if value < 0 or value != value:
+            raise argparse.ArgumentTypeError(f"{key}: must not be negative")
+        values[key] = value
+    return Costs(**values)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from lpms.cli import _require_head, _settings, _uow
+    from lpms.planning.single import Costs
+    from lpms.services.planning import run_plan
+
+    settings = _settings(args)
+    _require_head(settings)
+    uow, engine = _uow(settings)
+    try:
+        costs = args.costs or Costs(late=100, inventory=1, overtime=1)
+        run_id, plan, message = run_plan(uow, settings, costs, priority=args.priority or (),
+                                         allow_backlog_past_horizon=args.allow_backlog_past_horizon)
+    finally:
+        engine.dispose()
+    if plan is None:
+        print(f"plan run {run_id}: infeasible: {message}")
+        return 1
+    s = plan.solver
+    o, c = plan.objectives, plan.costs
+    print(f"plan run {run_id} stored: {len(plan.intervals)} intervals, {s['rows']} rows x {s['columns']} columns, "
+          f"build {s['build_seconds']:.3f} s, solve {s['seconds']:.3f} s, gap {s['gap_rel']:.1e}")
+    print(f"objectives: delayed units {o['late']:g}, inventory unit-periods {o['inventory']:g}, "
+          f"overtime minutes {o['overtime']:g}, load std (sum over work centers) {o['balance']:.3f}")
+    print("costs: " + ", ".join(f"{k} {v:g}" for k, v in c.items()))
+    return 0
+
+
+def cmd_network_show(args: argparse.Namespace) -> int:
+    from lpms.cli import _require_head, _settings, _uow
+    from lpms.planning.network import build_graph, describe, divide, network_svg
+    from lpms.planning.single import Costs
+    from lpms.services.planning import read_snapshot
+
+    settings = _settings(args)
+    _require_head(settings)
+    uow, engine = _uow(settings)
+    try:
+        snap = read_snapshot(uow, Costs())
+    finally:
+        engine.dispose()
+    division = divide(build_graph(snap.plan_input.snapshot))
+    print(describe(division))
+    if args.svg:
+        Path(args.svg).write_text(network_svg(division), encoding="utf-8")
+        print(f"picture written to {args.svg}")
+    return 0
+
+
+def register_db_commands(sub: Any, psub: Any, common: argparse.ArgumentParser) -> None:
+    run = psub.add_parser(
+        "run", parents=[common], help="plan the database's network and store a plan run",
+        description="Build the snapshot from the database (demand from forecasts and orders per item offset rule, "
+                    "net demand from stock), solve the multi-level network plan and store a plan run.")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--costs", type=_costs, metavar="late=N,...",
+                      help="cost coefficients (default late=100,inventory=1,overtime=1)")
+    mode.add_argument("--priority", type=_objective_list, metavar="OBJ,...", help="lexicographic order of objectives")
+    run.add_argument("--allow-backlog-past-horizon", action="store_true",
+                     help="plan even when capacity is short, carrying the shortfall past the horizon")
+    run.set_defaults(func=cmd_run)
+    from lpms.cli import _Parser
+
+    net = sub.add_parser("network", help="Production network: intervals, kit points, picture.",
+                         description="Production network: intervals, kit points, picture.")
+    nsub = net.add_subparsers(dest="network_command", metavar="ACTION", parser_class=_Parser)
+    nsub.required = True
+    show = nsub.add_parser("show", parents=[common], help="print the intervals of the database's network",
+                           description="Divide the database's network into intervals and print them; --svg draws it.")
+    show.add_argument("--svg", metavar="FILE", help="also write the network picture (SVG) to FILE")
+    show.set_defaults(func=cmd_network_show)

@@ -21,6 +21,10 @@ class SolverError(RuntimeError):
     """HiGHS did not return a proven optimum (time limit, numerical trouble, ...)."""
 
 
+class SolverInfeasible(SolverError):
+    """HiGHS proved the model infeasible."""
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     time_limit_s: float = 300.0
@@ -238,6 +242,8 @@ class Runner:
                         and self.max_residual() <= residual_tol)
             if not accepted:
                 text = self.highs.modelStatusToString(status)
+                if status == highspy.HighsModelStatus.kInfeasible:
+                    raise SolverInfeasible(f"HiGHS: {text}")
                 raise SolverError(f"HiGHS stopped without a proven optimum: {text}")
             self.accepted_with_residual += 1
         x = np.array(self.highs.getSolution().col_value)

@@ -1,0 +1,405 @@
+"""Multi-item, multi-level, multi-work-center plan over the interval-divided network.
+
+One production variable per interval and period: x[I, s] units of the interval's head
+started in period s; it loads every work center of the chain in period s, consumes the
+interval's buffered inputs in period s (kit check: the complete set must be in the buffers)
+and arrives in the head's buffer in period s + lead time. Buffers hold inventory; only
+external (customer) demand may be backlogged. Materials are bought, arriving no earlier than
+their lead time. The four objectives generalise the paper's: lateness on external demand,
+balance as the sample standard deviation of each work center's load (optionally each
+interval's output), inventory per buffer, overtime minutes per work center.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from lpms.domain.enums import ItemKind
+from lpms.domain.errors import LpmsError
+from lpms.planning.network import Division, NetworkSnapshot, build_graph, divide
+from lpms.planning.optimize import NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
+from lpms.planning.single import Costs
+from lpms.planning.solver import INF, LinearModel, SolverError, SolverInfeasible, SolverOptions
+
+
+@dataclass(frozen=True)
+class NetworkPlanInput:
+    snapshot: NetworkSnapshot
+    periods: int
+    demand: dict[str, tuple[float, ...]]  # item -> external net demand per period
+    regular_min: dict[str, tuple[float, ...]]  # work center -> regular minutes per period
+    overtime_min: dict[str, tuple[float, ...]]
+    on_hand: dict[str, float] = field(default_factory=dict)  # buffered items without external demand
+    receipts: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    safety_stock: dict[str, float] = field(default_factory=dict)
+    costs: Costs = Costs(late=100.0, inventory=1.0)
+    item_costs: dict[str, dict[str, float]] = field(default_factory=dict)  # item -> {"late", "inventory"}
+    work_center_costs: dict[str, dict[str, float]] = field(default_factory=dict)  # wc -> {"overtime", "balance"}
+    balance_on: str = "work_centers"  # work_centers | intervals | both
+    allow_backlog_past_horizon: bool = False
+
+
+class NetworkInfeasible(LpmsError):
+    """No plan meets all external demand within the horizon; the message says where it is short."""
+
+    def __init__(self, details: list[str]) -> None:
+        self.details = details
+        super().__init__("no plan meets all demand within the horizon: " + "; ".join(details))
+
+
+@dataclass
+class NetworkModel:
+    om: ObjectiveModel
+    division: Division
+    intervals: list[str]
+    buffers: list[str]
+    work_centers: list[str]
+    periods: int
+    x: np.ndarray  # (intervals, periods) column indices
+    inv: np.ndarray  # (buffers, periods)
+    back: dict[str, np.ndarray]
+    buy: dict[str, np.ndarray]
+    ot: np.ndarray  # (work centers, periods)
+    load_coef: np.ndarray  # (work centers, intervals) run minutes per unit
+    final_back_cols: np.ndarray
+    build_seconds: float = 0.0
+
+
+@dataclass
+class NetworkPlan:
+    periods: int
+    interval_production: dict[str, list[float]]  # interval code -> head units started per period
+    item_production: dict[str, list[float]]  # made item -> units started per period
+    inventory: dict[str, list[float]]  # buffer item -> end-of-period inventory
+    backlog: dict[str, list[float]]  # demanded item -> end-of-period backlog
+    purchases: dict[str, list[float]]  # material -> arrivals planned per period
+    load_min: dict[str, list[float]]
+    regular_min: dict[str, list[float]]
+    overtime_min: dict[str, list[float]]
+    objectives: dict[str, float]
+    costs: dict[str, float]
+    solver: dict[str, Any]
+    intervals: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        r = lambda xs: [round(v, 6) + 0.0 for v in xs]  # noqa: E731
+        rd = lambda d: {k: r(v) for k, v in d.items()}  # noqa: E731
+        return {
+            "periods": self.periods, "intervals": self.intervals,
+            "interval_production": rd(self.interval_production), "item_production": rd(self.item_production),
+            "inventory": rd(self.inventory), "backlog": rd(self.backlog), "purchases": rd(self.purchases),
+            "work_centers": {w: {"load_min": r(self.load_min[w]), "regular_min": r(self.regular_min[w]),
+                                 "overtime_min": r(self.overtime_min[w])} for w in self.load_min},
+            "objectives": {k: round(v, 6) for k, v in self.objectives.items()},
+            "costs": {k: round(v, 6) for k, v in self.costs.items()}, "solver": self.solver,
+        }
+
+
+def _series(values: dict[str, tuple[float, ...]], key: str, n: int) -> np.ndarray:
+    v = values.get(key)
+    return np.zeros(n) if v is None else np.asarray(v, dtype=float)
+
+
+def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Division | None = None) -> NetworkModel:
+    """Build the network LP in bulk (numpy index arithmetic, one COO block per kind of term)."""
+    t0 = time.perf_counter()
+    if division is None:
+        division = divide(build_graph(inp.snapshot))
+    g = division.graph
+    T = inp.periods
+    periods = np.arange(T)
+    intervals = [iv.code for iv in division.intervals]
+    iv_index = {c: k for k, c in enumerate(intervals)}
+    buffers = sorted(division.decoupling)
+    b_index = {c: k for k, c in enumerate(buffers)}
+    wcs = list(inp.snapshot.work_centers)
+    w_index = {c: k for k, c in enumerate(wcs)}
+    demanded = sorted(k for k, v in inp.demand.items() if k in b_index)
+    for item in inp.demand:
+        if item not in g.nodes:
+            raise LpmsError(f"demand for unknown item {item}")
+        if item not in b_index:
+            raise LpmsError(f"demand for {item}, which is inside an interval (not a buffer); mark it stocked")
+        if list(g.successors(item)):
+            raise LpmsError(f"external demand on {item}, which is also a component, is not supported; "
+                            "plan its spare-part demand through a separate product")
+    nI, nB, nW = len(intervals), len(buffers), len(wcs)
+    lm = LinearModel()
+    lead = np.array([iv.lead_time for iv in division.intervals], dtype=np.int64)
+    x_ub = np.where(periods[None, :] + lead[:, None] < T, INF, 0.0)
+    x = lm.add_cols([f"x[{c},{t + 1}]" for c in intervals for t in periods], 0.0, x_ub.ravel()).reshape(nI, T)
+    inv_ub = np.full((nB, T), INF)
+    for item in demanded:
+        inv_ub[b_index[item], T - 1] = 0.0  # plan net demand exactly: no stock left over at the end
+    inv = lm.add_cols([f"inv[{b},{t + 1}]" for b in buffers for t in periods], 0.0, inv_ub.ravel()).reshape(nB, T)
+    back = {}
+    for item in demanded:
+        ub = np.full(T, INF)
+        if not inp.allow_backlog_past_horizon:
+            ub[-1] = 0.0
+        back[item] = lm.add_cols([f"back[{item},{t + 1}]" for t in periods], 0.0, ub)
+    buy = {}
+    for item in buffers:
+        if g.nodes[item]["kind"] == ItemKind.MATERIAL.value:
+            lt = g.nodes[item]["lead_time"]
+            buy[item] = lm.add_cols([f"buy[{item},{t + 1}]" for t in periods], 0.0, np.where(periods >= lt, INF, 0.0))
+    ot_ub = np.stack([_series(inp.overtime_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
+    reg = np.stack([_series(inp.regular_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
+    ot = lm.add_cols([f"ot[{w},{t + 1}]" for w in wcs for t in periods], 0.0, ot_ub.ravel()).reshape(nW, T)
+
+    # buffer balance rows: inv - back - inv_prev + back_prev - arrivals + consumption = receipts - demand (+ on hand)
+    rhs = np.zeros((nB, T))
+    for item in buffers:
+        b = b_index[item]
+        rhs[b] += _series(inp.receipts, item, T) - _series(inp.demand, item, T)
+        rhs[b, 0] += inp.on_hand.get(item, 0.0)
+    rows = lm.add_rows([f"buffer[{b},{t + 1}]" for b in buffers for t in periods], rhs.ravel(), rhs.ravel()).reshape(nB, T)
+    lm.add_coefs(rows, inv, 1.0)
+    lm.add_coefs(rows[:, 1:], inv[:, :-1], -1.0)
+    for item, cols in back.items():
+        r = rows[b_index[item]]
+        lm.add_coefs(r, cols, -1.0)
+        lm.add_coefs(r[1:], cols[:-1], 1.0)
+    for item, cols in buy.items():
+        lm.add_coefs(rows[b_index[item]], cols, -1.0)
+    heads = np.array([b_index[iv.head] for iv in division.intervals], dtype=np.int64)
+    arrive = periods[None, :] + lead[:, None]
+    ok = arrive < T
+    lm.add_coefs(rows[np.broadcast_to(heads[:, None], (nI, T))[ok], arrive[ok]], x[ok], -1.0)
+    cons_i, cons_b, cons_q = [], [], []
+    for k, iv in enumerate(division.intervals):
+        for item, q in iv.inputs.items():
+            cons_i.append(k)
+            cons_b.append(b_index[item])
+            cons_q.append(q)
+    if cons_i:
+        ci, cb, cq = np.array(cons_i), np.array(cons_b), np.array(cons_q)
+        lm.add_coefs(rows[cb][:, :], x[ci][:, :], cq[:, None])
+
+    # work-center load (minutes per unit of head output, summed along the chain)
+    load_coef = np.zeros((nW, nI))
+    for k, iv in enumerate(division.intervals):
+        for w, minutes in iv.run_min.items():
+            load_coef[w_index[w], k] += minutes
+    wi, ii = np.nonzero(load_coef)
+    norms: list[NormGroup] = []
+    if with_balance and inp.balance_on in ("work_centers", "both") and T >= 2:
+        load = lm.add_cols([f"load[{w},{t + 1}]" for w in wcs for t in periods], -INF, INF).reshape(nW, T)
+        lrows = lm.add_rows([f"load[{w},{t + 1}]" for w in wcs for t in periods], 0.0, 0.0).reshape(nW, T)
+        lm.add_coefs(lrows, load, 1.0)
+        lm.add_coefs(lrows[wi][:, :], x[ii][:, :], -load_coef[wi, ii][:, None])
+        crows = lm.add_rows([f"capacity[{w},{t + 1}]" for w in wcs for t in periods], -INF, reg.ravel()).reshape(nW, T)
+        lm.add_coefs(crows, load, 1.0)
+        lm.add_coefs(crows, ot, -1.0)
+        norms += _deviation_groups(lm, "wc", wcs, load, T, [_wc_cost(inp, w, "balance") for w in wcs])
+    else:
+        crows = lm.add_rows([f"capacity[{w},{t + 1}]" for w in wcs for t in periods], -INF, reg.ravel()).reshape(nW, T)
+        lm.add_coefs(crows[wi][:, :], x[ii][:, :], load_coef[wi, ii][:, None])
+        lm.add_coefs(crows, ot, -1.0)
+    if with_balance and inp.balance_on in ("intervals", "both") and T >= 2:
+        weights = [inp.costs.balance if inp.costs.balance > 0 else 1.0] * nI
+        norms += _deviation_groups(lm, "iv", intervals, x, T, weights)
+
+    # safety stock of buffers without external demand: soft, shortfall priced as lateness
+    short_cols = []
+    for item, level in inp.safety_stock.items():
+        if level > 0 and item in b_index and item not in inp.demand:
+            s = lm.add_cols([f"short[{item},{t + 1}]" for t in periods], 0.0, INF)
+            r = lm.add_rows([f"safety[{item},{t + 1}]" for t in periods], level, INF)
+            lm.add_coefs(r, inv[b_index[item]], 1.0)
+            lm.add_coefs(r, s, 1.0)
+            short_cols.append((item, s))
+    model = lm.compile()
+    linear = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
+    for item, cols in back.items():
+        linear["late"][cols] = _item_cost(inp, item, "late")
+    for item, cols in short_cols:
+        linear["late"][cols] = _item_cost(inp, item, "late")
+    for item in buffers:
+        linear["inventory"][inv[b_index[item]]] = _item_cost(inp, item, "inventory")
+    for w in wcs:
+        linear["overtime"][ot[w_index[w]]] = _wc_cost(inp, w, "overtime")
+    final_back = np.array([cols[-1] for cols in back.values()], dtype=np.int64)
+    nm = NetworkModel(ObjectiveModel(model, linear, norms), division, intervals, buffers, wcs, T, x, inv, back, buy,
+                      ot, load_coef, final_back)
+    nm.build_seconds = time.perf_counter() - t0
+    return nm
+
+
+def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: np.ndarray, T: int,
+                      weights: Sequence[float]) -> list[NormGroup]:
+    """d[k,t] = values[k,t] - mean_k, with mean_k a column: sparse rows, one norm group per k."""
+    n = len(names)
+    mean = lm.add_cols([f"mean[{tag},{c}]" for c in names], -INF, INF)
+    dev = lm.add_cols([f"dev[{tag},{c},{t + 1}]" for c in names for t in range(T)], -INF, INF).reshape(n, T)
+    mrows = lm.add_rows([f"mean[{tag},{c}]" for c in names], 0.0, 0.0)
+    lm.add_coefs(mrows, mean, float(T))
+    lm.add_coefs(np.repeat(mrows, T), values.ravel(), -1.0)
+    drows = lm.add_rows([f"dev[{tag},{c},{t + 1}]" for c in names for t in range(T)], 0.0, 0.0).reshape(n, T)
+    lm.add_coefs(drows, dev, 1.0)
+    lm.add_coefs(drows, values, -1.0)
+    lm.add_coefs(drows, np.repeat(mean[:, None], T, axis=1), 1.0)
+    return [NormGroup(dev[k], weights[k] / math.sqrt(T - 1), f"{tag}:{names[k]}") for k in range(n) if weights[k] > 0]
+
+
+def _item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
+    override = inp.item_costs.get(item, {}).get(key)
+    if override is not None:
+        return float(override)
+    base = getattr(inp.costs, key)
+    return base if base > 0 else 1.0
+
+
+def _wc_cost(inp: NetworkPlanInput, wc: str, key: str) -> float:
+    override = inp.work_center_costs.get(wc, {}).get(key)
+    if override is not None:
+        return float(override)
+    base = getattr(inp.costs, key)
+    return base if base > 0 else 1.0
+
+
+def _weights(inp: NetworkPlanInput) -> dict[str, float]:
+    """Objective vectors carry the (overridden) costs; weight 1 switches an objective on."""
+    w = {}
+    for key in ("late", "inventory", "overtime", "balance"):
+        on = getattr(inp.costs, key) > 0 or any(key in c for c in inp.item_costs.values()) or \
+            any(key in c for c in inp.work_center_costs.values())
+        w[key] = 1.0 if on else 0.0
+    return w
+
+
+def plan_network(inp: NetworkPlanInput, options: SolverOptions = SolverOptions(), mode: str = "weighted",
+                 priority: Sequence[str] = (), pareto: Sequence[str] = ()) -> NetworkPlan | list[NetworkPlan]:
+    """Plan the network (weighted, priority or pareto mode). Raises NetworkInfeasible with an explanation."""
+    weights = _weights(inp)
+    with_balance = weights["balance"] > 0 or "balance" in priority or "balance" in pareto
+    nm = build_network_model(inp, with_balance)
+    try:
+        if mode == "priority":
+            outs: list[Outcome] = [solve_priority(nm.om, list(priority), options)]
+        elif mode == "pareto":
+            hold = [] if "late" in pareto else ["late"]
+            outs = pareto_front(nm.om, pareto[0], pareto[1], options, hold)
+        else:
+            outs = [solve_weighted(nm.om, weights, options)]
+    except SolverInfeasible:
+        raise NetworkInfeasible(explain_infeasibility(inp, nm, options)) from None
+    plans = [_extract(inp, nm, o) for o in outs]
+    return plans if mode == "pareto" else plans[0]
+
+
+def _extract(inp: NetworkPlanInput, nm: NetworkModel, out: Outcome) -> NetworkPlan:
+    x = out.x
+    T = nm.periods
+    snap = lambda a: np.where(np.abs(a - np.round(a)) <= 1e-6, np.round(a), a) + 0.0  # noqa: E731
+    prod = snap(x[nm.x])
+    interval_production = {c: prod[k].tolist() for k, c in enumerate(nm.intervals)}
+    item_production: dict[str, list[float]] = {}
+    for k, iv in enumerate(nm.division.intervals):
+        for m in iv.members:
+            item_production[m] = snap(prod[k] * iv.multiplier[m]).tolist()
+    inventory = {b: snap(x[nm.inv[k]]).tolist() for k, b in enumerate(nm.buffers)}
+    backlog = {b: snap(x[c]).tolist() for b, c in nm.back.items()}
+    purchases = {b: snap(x[c]).tolist() for b, c in nm.buy.items()}
+    load = snap(nm.load_coef @ prod) if len(nm.work_centers) else np.zeros((0, T))
+    reg = {w: list(_series(inp.regular_min, w, T)) for w in nm.work_centers}
+    overtime = {w: snap(np.maximum(load[k] - np.asarray(reg[w]), 0.0)).tolist() for k, w in enumerate(nm.work_centers)}
+    std = lambda a: float(np.std(a, ddof=1)) if len(a) >= 2 else 0.0  # noqa: E731
+    objectives = {
+        "late": float(sum(sum(v) for v in backlog.values())),
+        "inventory": float(sum(sum(v) for v in inventory.values())),
+        "overtime": float(sum(sum(v) for v in overtime.values())),
+        "balance": float(sum(std(load[k]) for k in range(len(nm.work_centers)))),
+    }
+    costs = {
+        "late": sum(_item_cost(inp, b, "late") * sum(v) for b, v in backlog.items()) if inp.costs.late or inp.item_costs else 0.0,
+        "inventory": sum(_item_cost(inp, b, "inventory") * sum(v) for b, v in inventory.items()) if _weights(inp)["inventory"] else 0.0,
+        "overtime": sum(_wc_cost(inp, w, "overtime") * sum(v) for w, v in overtime.items()) if _weights(inp)["overtime"] else 0.0,
+        "balance": (sum(_wc_cost(inp, w, "balance") * std(load[k]) for k, w in enumerate(nm.work_centers))
+                    if _weights(inp)["balance"] else 0.0),
+    }
+    costs["total"] = sum(costs.values())
+    model = nm.om.model
+    solver = {"status": "optimal", "gap_rel": out.gap_rel, "lower_bound": out.lower_bound, "rows": model.nrows,
+              "columns": model.ncols, "nonzeros": int(len(model.value)), "build_seconds": round(nm.build_seconds, 4),
+              **out.stats}
+    intervals = [{"code": iv.code, "head": iv.head, "members": list(iv.members), "lead_time": iv.lead_time,
+                  "kit_check": iv.is_kitting, "inputs": iv.inputs, "cut": list(iv.cut_reasons)}
+                 for iv in nm.division.intervals]
+    return NetworkPlan(T, interval_production, item_production, inventory, backlog, purchases,
+                       {w: load[k].tolist() for k, w in enumerate(nm.work_centers)}, reg, overtime,
+                       objectives, costs, solver, intervals)
+
+
+def minutes_per_unit(division: Division) -> dict[str, dict[str, float]]:
+    """Work-center minutes per unit of each buffered item, exploded through the BOM."""
+    by_head = {iv.head: iv for iv in division.intervals}
+    memo: dict[str, dict[str, float]] = {}
+
+    def explode(item: str) -> dict[str, float]:
+        if item in memo:
+            return memo[item]
+        out: dict[str, float] = {}
+        iv = by_head.get(item)
+        if iv is not None:
+            for w, m in iv.run_min.items():
+                out[w] = out.get(w, 0.0) + m
+            for comp, q in iv.inputs.items():
+                for w, m in explode(comp).items():
+                    out[w] = out.get(w, 0.0) + q * m
+        memo[item] = out
+        return out
+
+    return {b: explode(b) for b in division.decoupling}
+
+
+def explain_infeasibility(inp: NetworkPlanInput, nm: NetworkModel, options: SolverOptions) -> list[str]:
+    """Find the least unmet demand (backlog allowed past the horizon) and say which work
+    centers are saturated and how many minutes they lack, or that lead times are too long."""
+    from lpms.planning.solver import Runner
+
+    runner = Runner(nm.om.model, options)
+    cols = nm.final_back_cols.astype(np.int32)
+    runner.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
+    cost = np.zeros(nm.om.model.ncols)
+    cost[cols] = 1.0
+    runner.set_cost(cost)
+    try:
+        x = runner.solve().x
+    except SolverError as exc:
+        return [f"even with backlog past the horizon the model cannot be solved ({exc})"]
+    details = []
+    unmet = {item: float(x[c[-1]]) for item, c in nm.back.items() if x[c[-1]] > 1e-6}
+    need = minutes_per_unit(nm.division)
+    prod = x[nm.x]
+    load = nm.load_coef @ prod
+    for item, qty in sorted(unmet.items()):
+        details.append(f"{item}: {qty:g} units cannot be delivered by period {nm.periods}")
+    for k, w in enumerate(nm.work_centers):
+        cap = np.asarray(_series(inp.regular_min, w, nm.periods)) + np.asarray(_series(inp.overtime_min, w, nm.periods))
+        full = np.flatnonzero(load[k] >= cap - 1e-6)
+        lacking = sum(q * need.get(item, {}).get(w, 0.0) for item, q in unmet.items())
+        if lacking > 1e-6 and len(full):
+            details.append(f"work center {w} is at full capacity (regular + overtime) in periods "
+                           f"{_ranges(full + 1)} and lacks {lacking:g} minutes")
+    if unmet and len(details) == len(unmet):
+        details.append("no work center is saturated: the lead times through the BOM are too long for the horizon")
+    return details or ["the model is infeasible for a reason other than capacity (check stock, receipts and lead times)"]
+
+
+def _ranges(values: Sequence[int]) -> str:
+    out = []
+    start = prev = None
+    for v in list(values) + [None]:  # type: ignore[list-item]
+        if start is None:
+            start = prev = v
+        elif v is not None and v == prev + 1:  # type: ignore[operator]
+            prev = v
+        else:
+            out.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = prev = v
+    return ", ".join(out)
