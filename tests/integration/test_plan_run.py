@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from lpms.cli import main
+from lpms.db import models as m
+from lpms.db.session import UnitOfWork
+from lpms.domain.enums import PlanRunStatus
+from lpms.planning.single import Costs
+from lpms.services.planning import read_snapshot, run_plan
+from lpms.settings import load_settings
+from tests.helpers import load_demo
+
+
+def test_snapshot_derives_the_papers_net_demand_from_forecasts_and_orders(uow: UnitOfWork) -> None:
+    load_demo(uow, "paper")
+    snap = read_snapshot(uow, Costs())
+    assert snap.net["LCD-SPARE"] == (150, 100, 200, 150, 150, 150, 120, 380, 250, 250, 250, 250)
+    assert snap.plan_input.regular_min["PAPER-LINE"] == (200,) * 6 + (100, 100) + (200,) * 4
+
+
+def test_plan_run_on_the_demo_plant_stores_the_run_lines_and_loads(uow: UnitOfWork) -> None:
+    load_demo(uow)
+    run_id, plan, message = run_plan(uow, load_settings(environ={}), Costs(late=100, inventory=1, overtime=1))
+    assert plan is not None and message == "optimal"
+    with uow:
+        s = uow.session
+        run = s.get(m.PlanRun, run_id)
+        assert run.status is PlanRunStatus.SUCCEEDED
+        assert run.objectives["costs"]["total"] == pytest.approx(plan.costs["total"])
+        assert run.solver_stats["rows"] > 0 and run.finished_at is not None
+        paper = s.scalar(select(m.Item.id).where(m.Item.code == "LCD-SPARE"))
+        lines = s.scalars(select(m.PlanLine).where(m.PlanLine.plan_run_id == run_id, m.PlanLine.item_id == paper)
+                          .order_by(m.PlanLine.period_seq)).all()
+        # the paper's item inside the multi-item plan is still Table 2
+        assert [ln.production for ln in lines] == [150, 100, 200, 150, 250, 350, 100, 100, 250, 250, 250, 250]
+        assert sum(ln.inventory for ln in lines) == 680
+        loads = s.scalar(select(func.count()).select_from(m.PlanLoad).where(m.PlanLoad.plan_run_id == run_id))
+        assert loads == 8 * 12
+        kitted = s.scalars(select(m.PlanLine.interval_code).where(m.PlanLine.plan_run_id == run_id).distinct()).all()
+        assert "I:BL-24" in kitted
+        assert s.scalar(select(func.count()).select_from(m.AuditEntry).where(m.AuditEntry.entity_key == str(run_id))) == 1
+
+
+def test_an_infeasible_plan_run_is_stored_with_its_explanation(uow: UnitOfWork) -> None:
+    load_demo(uow, "paper")
+    with uow:
+        for cap in uow.session.scalars(select(m.Capacity)):
+            cap.overtime_min = 0
+        uow.commit()
+    run_id, plan, message = run_plan(uow, load_settings(environ={}), Costs(late=100, inventory=1))
+    assert plan is None
+    assert "LCD-SPARE: 200 units cannot be delivered by period 12" in message
+    assert "work center PAPER-LINE is at full capacity" in message
+    with uow:
+        run = uow.session.get(m.PlanRun, run_id)
+        assert run.status is PlanRunStatus.INFEASIBLE and run.message == message
+        assert uow.session.scalar(select(func.count()).select_from(m.PlanLine).where(m.PlanLine.plan_run_id == run_id)) == 0
+
+
+def test_plan_run_and_network_show_commands(fresh_url: str, capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert main(["demo", "--no-plan", "--database-url", fresh_url]) == 0
+    capsys.readouterr()
+    assert main(["plan", "run", "--database-url", fresh_url, "--priority", "late,overtime,inventory"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("plan run 1 stored: 12 intervals")
+    svg = tmp_path / "net.svg"
+    assert main(["network", "show", "--database-url", fresh_url, "--svg", str(svg)]) == 0
+    out = capsys.readouterr().out
+    assert "12 intervals, 10 kitting points" in out and "I:BL-24  [kit check]" in out
+    assert svg.read_text().startswith("<svg")
