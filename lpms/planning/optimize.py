@@ -69,6 +69,8 @@ class _Work:
     t_cols: np.ndarray = field(init=False)
     rows: list[tuple[np.ndarray, np.ndarray, float, float]] = field(default_factory=list, init=False)
     started: float = field(default_factory=time.perf_counter, init=False)
+    method: str = field(default="iterated QP", init=False)
+    kelley_result: tuple[np.ndarray, float, float] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.lp = Runner(self.om.model, self.options)
@@ -149,7 +151,10 @@ def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | Non
         x_best, lower = _enforce_balance(work, weights, res.x, res.objective, balance_bound)
     best, _ = _weighted_value(om, weights, x_best)
     iterations = 0
-    if jb > 0:
+    if jb > 0 and om.model.ncols > opts.qp_max_columns:
+        iterations = _kelley(work, weights, x_best, lower, best)
+        x_best, lower, best = work.kelley_result
+    elif jb > 0:
         work.add_cuts(x_best)
         qp = work.qp_runner()
         c_qp = work.full_cost(weights, with_t=False)[: om.model.ncols]
@@ -184,7 +189,39 @@ def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | Non
     gap = max(0.0, total - lower) / max(1.0, abs(total))
     stats = work.stats()
     stats["balance_iterations"] = iterations
+    if jb > 0:
+        stats["balance_method"] = work.method
     return Outcome(x=x_best[:n0], values=vals, objective=total, lower_bound=min(lower, total), gap_rel=gap, stats=stats)
+
+
+def _kelley(work: _Work, weights: dict[str, float], x: np.ndarray, lower: float, best: float) -> int:
+    """Cutting planes on the LP master alone, warm-started, until the gap target or the time
+    budget. Each round adds one tangent cut per norm group at the master's solution."""
+    om, opts = work.om, work.options
+    x_best = x
+    started = time.perf_counter()
+    rounds = 0
+    alpha = 0.5
+    while (best - lower) > opts.gap_rel * max(1.0, abs(best)) and time.perf_counter() - started < opts.balance_time_limit_s:
+        rounds += 1
+        # in-out separation: cut at a point between the best plan and the master's point (a
+        # convex combination, so also feasible); when it brings no progress fall back to x
+        sep = alpha * x_best + (1 - alpha) * x
+        value_sep, _ = _weighted_value(om, weights, sep)
+        if value_sep < best:
+            best, x_best = value_sep, sep
+        work.add_cuts(sep)
+        res = work.lp.solve()
+        previous = lower
+        x = res.x
+        lower = max(lower, res.objective)
+        value, _ = _weighted_value(om, weights, x)
+        if value < best:
+            best, x_best = value, x
+        alpha = min(0.9, alpha + 0.1) if lower > previous + 1e-12 * max(1.0, abs(lower)) else max(0.0, alpha - 0.25)
+    work.kelley_result = (x_best, lower, best)
+    work.method = "cutting planes"
+    return rounds
 
 
 def _enforce_balance(work: _Work, weights: dict[str, float], x: np.ndarray, obj: float, bound: float) -> tuple[np.ndarray, float]:

@@ -32,6 +32,10 @@ class SolverOptions:
     method: str = "choose"  # HiGHS "solver" option: choose | simplex | ipm
     gap_rel: float = 1e-6  # target relative gap of the balance (standard-deviation) term
     max_iterations: int = 100
+    # HiGHS's QP solver is reliable on small models only (at a 100-item network it fails or
+    # stalls); above this size the balance term is solved by warm-started cutting planes
+    qp_max_columns: int = 5000
+    balance_time_limit_s: float = 60.0  # budget for those cutting planes; the gap reached is reported
 
 
 class LinearModel:
@@ -228,6 +232,8 @@ class Runner:
         """Run HiGHS. With ``residual_tol``, a point HiGHS's QP solver flags as "Solve error" only
         because of tiny primal residuals is accepted when our own check finds them below the
         tolerance (seen on degenerate QPs whose feasible set is nearly a single point)."""
+        # HiGHS's time limit counts the instance's cumulative run time: give each solve its own
+        self.highs.setOptionValue("time_limit", float(self.highs.getRunTime() + self.options.time_limit_s))
         t0 = time.perf_counter()
         self.highs.run()
         dt = time.perf_counter() - t0
