@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from lpms.cli_plan import ScenarioFileError
-from lpms.domain.errors import LpmsError, ValidationFailed
+from lpms.domain.errors import BomCycleError, LpmsError, ValidationFailed
+from lpms.planning.network import NetworkError
 from lpms.planning.scenario import ScenarioError
 from lpms.settings import Settings, SettingsError, load_settings
 
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationFailed as exc:
         print(f"lpms: {exc}", file=sys.stderr)
         return 2
-    except (ScenarioError, ScenarioFileError) as exc:
+    except (ScenarioError, ScenarioFileError, NetworkError, BomCycleError) as exc:
         print(f"lpms: scenario: {exc}", file=sys.stderr)
         return 2
     except LpmsError as exc:

@@ -53,6 +53,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     options = SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=settings.solver_threads,
                             gap_rel=settings.balance_gap_rel)
     data = load_scenario_file(Path(args.scenario))
+    if isinstance(data, dict) and "items" in data:
+        return _solve_network(data, args, options)
     scn = parse_single(data)
     if args.pareto:
         plans = plan_pareto(scn, args.pareto[0], args.pareto[1], options)
@@ -77,6 +79,80 @@ def cmd_solve(args: argparse.Namespace) -> int:
         orders = gross_demand([0.0] * scn.periods, scn.orders, OffsetRule.ORDERS_ONLY)
         print(plan_table(plan, scn.forecast, orders, scn.offset_rule.value))
     return 0
+
+
+def _solve_network(data: Any, args: argparse.Namespace, options: Any) -> int:
+    from lpms.planning.levelling import level_period
+    from lpms.planning.network_plan import plan_network
+    from lpms.planning.scenario import parse_network
+
+    inp, gross, net = parse_network(data)
+    if args.pareto:
+        mode, kw = "pareto", {"pareto": args.pareto}
+    elif args.priority:
+        mode, kw = "priority", {"priority": args.priority}
+    else:
+        mode, kw = "weighted", {}
+    result = plan_network(inp, options, mode=mode, **kw)
+    plans = result if isinstance(result, list) else [result]
+    outputs = []
+    for plan in plans:
+        out = plan.to_dict()
+        out["gross_demand"] = {k: list(v) for k, v in gross.items()}
+        out["net_demand"] = {k: list(v) for k, v in net.items()}
+        levelling = {}
+        for t in range(plan.periods):
+            mix = {p: round(plan.item_production[p][t]) for p in net if p in plan.item_production}
+            if sum(mix.values()) > 0:
+                seq = level_period(mix)
+                levelling[str(t + 1)] = {"sequence": list(seq.sequence), "cost": round(seq.cost, 6),
+                                         "lower_bound": round(seq.lower_bound, 6), "exact": seq.exact}
+        out["levelling"] = levelling
+        outputs.append(out)
+    if args.format == "json":
+        print(json.dumps({"pareto": outputs} if mode == "pareto" else outputs[0], indent=2))
+        return 0
+    for k, (plan, out) in enumerate(zip(plans, outputs)):
+        if mode == "pareto":
+            print(f"--- efficient point {k + 1}: " + ", ".join(f"{o} {plan.objectives[o]:g}" for o in args.pareto))
+        print(_network_table(plan, out))
+    return 0
+
+
+def _network_table(plan: Any, out: dict[str, Any]) -> str:
+    n = plan.periods
+    head = f"{'':28}" + "".join(f"{t + 1:>8}" for t in range(n)) + f"{'Total':>10}"
+    lines = [head]
+
+    def row(label: str, values: list[float]) -> None:
+        cells = "".join(f"{'' if abs(v) < 1e-9 else f'{v:g}':>8}" for v in values)
+        lines.append(f"{label[:28]:28}{cells}{sum(values):>10g}")
+
+    lines.append("Production (units started)")
+    for code, values in plan.interval_production.items():
+        row(f"  {code}", values)
+    lines.append("Backlog of external demand")
+    for code, values in plan.backlog.items():
+        row(f"  {code}", values)
+    lines.append("Buffer inventory")
+    for code, values in plan.inventory.items():
+        if any(values):
+            row(f"  {code}", values)
+    lines.append("Work-center load / overtime (minutes)")
+    for w in plan.load_min:
+        row(f"  {w} load", plan.load_min[w])
+        row(f"  {w} overtime", plan.overtime_min[w])
+    c = plan.costs
+    lines.append("")
+    lines.append("Costs: " + ", ".join(f"{k} {v:g}" for k, v in c.items()))
+    s = plan.solver
+    lines.append(f"Solver: HiGHS, {s.get('mode')}, {s['rows']} rows x {s['columns']} columns, "
+                 f"gap {s.get('gap_rel', 0):.2e}, {s.get('seconds', 0):.3f} s")
+    for t, lv in out["levelling"].items():
+        seq = lv["sequence"]
+        shown = " ".join(seq[:24]) + (" ..." if len(seq) > 24 else "")
+        lines.append(f"Period {t} final-assembly sequence ({'optimal' if lv['exact'] else 'goal chasing'}): {shown}")
+    return "\n".join(lines)
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:

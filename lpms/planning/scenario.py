@@ -99,3 +99,135 @@ def parse_single(data: Any) -> SingleItemScenario:
         on_hand=_number(data.get("on_hand", 0), "on_hand"), receipts=receipts, safety_stock=safety,
         costs=costs, allow_backlog_past_horizon=past,
     )
+
+
+NETWORK_KEYS = {"periods", "items", "bom", "routings", "work_centers", "demand", "receipts", "costs", "item_costs",
+                "work_center_costs", "balance_on", "allow_backlog_past_horizon"}
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ScenarioError(f"key '{key}': must be a list")
+    return value
+
+
+def _obj(value: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"key '{where}': must be an object")
+    for key in required:
+        if key not in value:
+            raise ScenarioError(f"key '{where}.{key}': missing (required)")
+    extra = sorted(set(value) - set(required) - set(optional))
+    if extra:
+        raise ScenarioError(f"key '{where}.{extra[0]}': unknown key")
+    return value
+
+
+def _per_period(value: Any, where: str, n: int) -> tuple[float, ...]:
+    if isinstance(value, list):
+        if len(value) != n:
+            raise ScenarioError(f"key '{where}': has {len(value)} values, 'periods' is {n}")
+        return tuple(_number(v, f"{where}[{i + 1}]") for i, v in enumerate(value))
+    return (_number(value, where),) * n
+
+
+def parse_network(data: Any):  # type: ignore[no-untyped-def]
+    """Check a multi-item scenario (see docs/scenario-format.md) and build the plan input."""
+    from lpms.domain.enums import ItemKind
+    from lpms.planning.demand import gross_demand, net_demand
+    from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
+    from lpms.planning.network_plan import NetworkPlanInput
+
+    if not isinstance(data, dict):
+        raise ScenarioError("the scenario must be a JSON object")
+    unknown = sorted(set(data) - NETWORK_KEYS)
+    if unknown:
+        raise ScenarioError(f"key '{unknown[0]}': unknown key (known keys: {', '.join(sorted(NETWORK_KEYS))})")
+    if "periods" not in data:
+        raise ScenarioError("key 'periods': missing (required)")
+    n = int(_number(data["periods"], "periods", whole=True))
+    if n < 1:
+        raise ScenarioError("key 'periods': needs at least one period")
+    items, on_hand, safety = [], {}, {}
+    for i, raw in enumerate(_list(data, "items")):
+        where = f"items[{i + 1}]"
+        it = _obj(raw, where, ("code", "kind"), ("lead_time", "stocked", "on_hand", "safety_stock"))
+        try:
+            kind = ItemKind(it["kind"])
+        except ValueError:
+            raise ScenarioError(f"key '{where}.kind': {it['kind']!r} is not one of {', '.join(k.value for k in ItemKind)}") from None
+        code = str(it["code"])
+        items.append(ItemSpec(code, kind, int(_number(it.get("lead_time", 0), f"{where}.lead_time", whole=True)),
+                              bool(it.get("stocked", False))))
+        on_hand[code] = _number(it.get("on_hand", 0), f"{where}.on_hand")
+        safety[code] = _number(it.get("safety_stock", 0), f"{where}.safety_stock")
+    if not items:
+        raise ScenarioError("key 'items': needs at least one item")
+    bom = []
+    for i, raw in enumerate(_list(data, "bom")):
+        b = _obj(raw, f"bom[{i + 1}]", ("parent", "child", "qty"))
+        bom.append(BomEdge(str(b["parent"]), str(b["child"]), _number(b["qty"], f"bom[{i + 1}].qty")))
+    ops = []
+    for i, raw in enumerate(_list(data, "routings")):
+        o = _obj(raw, f"routings[{i + 1}]", ("item", "work_center", "run_min"), ("sequence", "setup_min"))
+        ops.append(OperationSpec(str(o["item"]), int(_number(o.get("sequence", 10 * (i + 1)), f"routings[{i + 1}].sequence", whole=True)),
+                                 str(o["work_center"]), _number(o["run_min"], f"routings[{i + 1}].run_min"),
+                                 _number(o.get("setup_min", 0), f"routings[{i + 1}].setup_min")))
+    wcs, regular, overtime = [], {}, {}
+    for i, raw in enumerate(_list(data, "work_centers")):
+        w = _obj(raw, f"work_centers[{i + 1}]", ("code", "regular_min"), ("overtime_min",))
+        code = str(w["code"])
+        wcs.append(code)
+        regular[code] = _per_period(w["regular_min"], f"work_centers[{i + 1}].regular_min", n)
+        overtime[code] = _per_period(w.get("overtime_min", 0), f"work_centers[{i + 1}].overtime_min", n)
+    codes = {it.code for it in items}
+    demand_raw = data.get("demand", {})
+    if not isinstance(demand_raw, dict) or not demand_raw:
+        raise ScenarioError("key 'demand': must be an object item -> {forecast, orders, offset_rule}")
+    gross, net = {}, {}
+    for code, raw in demand_raw.items():
+        where = f"demand.{code}"
+        if code not in codes:
+            raise ScenarioError(f"key '{where}': unknown item {code!r}")
+        d = _obj(raw, where, (), ("forecast", "orders", "offset_rule", "backward_window", "forward_window"))
+        single = parse_single({"forecast": d.get("forecast", [0] * n), "orders": d.get("orders", []),
+                               "offset_rule": d.get("offset_rule", "backward"),
+                               "backward_window": d.get("backward_window"), "forward_window": d.get("forward_window"),
+                               "regular_capacity": [0] * n, "overtime_capacity": [0] * n})
+        if single.periods != n:
+            raise ScenarioError(f"key '{where}.forecast': has {single.periods} values, 'periods' is {n}")
+        gd = gross_demand(single.forecast, single.orders, single.offset_rule, single.backward_window, single.forward_window)
+        gross[code] = tuple(gd)
+        net[code] = tuple(net_demand(gd, on_hand.get(code, 0.0), None, safety.get(code, 0.0)))
+    receipts = {}
+    for code, raw in (data.get("receipts") or {}).items():
+        if code not in codes:
+            raise ScenarioError(f"key 'receipts.{code}': unknown item {code!r}")
+        receipts[code] = _per_period(raw, f"receipts.{code}", n)
+    base = parse_single({"forecast": [0], "regular_capacity": [0], "overtime_capacity": [0],
+                         "costs": data.get("costs", {"late": 100, "inventory": 1})}).costs
+    overrides: dict[str, dict[str, dict[str, float]]] = {}
+    for key, allowed, known in (("item_costs", ("late", "inventory"), codes), ("work_center_costs", ("overtime", "balance"), set(wcs))):
+        table = data.get(key, {}) or {}
+        if not isinstance(table, dict):
+            raise ScenarioError(f"key '{key}': must be an object")
+        overrides[key] = {}
+        for code, values in table.items():
+            if code not in known:
+                raise ScenarioError(f"key '{key}.{code}': unknown {'item' if key == 'item_costs' else 'work center'}")
+            v = _obj(values, f"{key}.{code}", (), allowed)
+            overrides[key][code] = {k: _number(x, f"{key}.{code}.{k}") for k, x in v.items()}
+    balance_on = data.get("balance_on", "work_centers")
+    if balance_on not in ("work_centers", "intervals", "both"):
+        raise ScenarioError(f"key 'balance_on': {balance_on!r} is not one of work_centers, intervals, both")
+    past = data.get("allow_backlog_past_horizon", False)
+    if not isinstance(past, bool):
+        raise ScenarioError("key 'allow_backlog_past_horizon': must be true or false")
+    snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
+    inp = NetworkPlanInput(snapshot=snapshot, periods=n, demand=net, regular_min=regular, overtime_min=overtime,
+                           on_hand={k: v for k, v in on_hand.items() if k not in net and v},
+                           receipts=receipts, safety_stock={k: v for k, v in safety.items() if k not in net and v},
+                           costs=base, item_costs=overrides["item_costs"], work_center_costs=overrides["work_center_costs"],
+                           balance_on=balance_on, allow_backlog_past_horizon=past)
+    return inp, gross, net

@@ -109,3 +109,37 @@ def test_plan_commands_describe_themselves(words: list[str], capsys: pytest.Capt
         main([*words, "--help"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith("usage: lpms plan")
+
+
+NETWORK = json.loads((EXAMPLES / "two_products.json").read_text())
+
+
+def test_multi_item_scenario_solves_with_levelled_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "plan", "solve", str(EXAMPLES / "two_products.json"), "--format", "json")
+    assert rc == 0
+    data = json.loads(out)
+    assert {iv["code"] for iv in data["intervals"]} == {"I:MON", "I:TV", "I:BOARD"}
+    assert data["backlog"]["MON"][-1] == 0 and data["backlog"]["TV"][-1] == 0
+    assert data["solver"]["status"] == "optimal"
+    for period, lv in data["levelling"].items():
+        made = {p: round(data["item_production"][p][int(period) - 1]) for p in ("MON", "TV")}
+        assert {p: lv["sequence"].count(p) for p in made if made[p]} == {p: n for p, n in made.items() if n}
+        assert lv["exact"] and lv["lower_bound"] <= lv["cost"] + 1e-9
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"periods": 0}, "key 'periods': needs at least one period"),
+    ({"items": [{"code": "MON"}]}, "key 'items[1].kind': missing (required)"),
+    ({"work_centers": [{"code": "ASSY", "regular_min": [1, 2]}]}, "key 'work_centers[1].regular_min': has 2 values, 'periods' is 6"),
+    ({"demand": {"GHOST": {"forecast": [1] * 6}}}, "key 'demand.GHOST': unknown item 'GHOST'"),
+    ({"bom": [{"parent": "MON", "child": "LCD", "qty": -1}]}, "key 'bom[1].qty': -1 is negative"),
+    ({"routings": [{"item": "MON", "work_center": "NOWHERE", "run_min": 1}]}, "unknown work center NOWHERE"),
+    ({"bom": NETWORK["bom"] + [{"parent": "FRAME", "child": "MON", "qty": 1}]}, "BOM cycle: "),
+])
+def test_bad_multi_item_scenarios_exit_2_with_the_problem_named(change: dict, message: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**NETWORK, **change}))
+    rc, out, err = run(capsys, "plan", "solve", str(path))
+    assert rc == 2, err
+    assert message in err and "Traceback" not in err
