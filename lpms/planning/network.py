@@ -120,10 +120,9 @@ def build_graph(snapshot: NetworkSnapshot) -> nx.DiGraph:
     for code, kind in kinds.items():
         if kind is not ItemKind.MATERIAL and not graph.nodes[code]["ops"]:
             problems.append(f"item {code}: made item ({kind.value}) without routing")
-    try:
+    cycle = None
+    if not nx.is_directed_acyclic_graph(graph):
         cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        cycle = None
     if cycle:
         # edges are child -> parent; name the cycle parent first as a BOM reads
         names = [v for _, v in cycle][::-1]

@@ -23,7 +23,7 @@ from lpms.domain.errors import LpmsError
 from lpms.planning.network import Division, NetworkSnapshot, build_graph, divide
 from lpms.planning.optimize import NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
 from lpms.planning.single import Costs
-from lpms.planning.solver import INF, LinearModel, SolverError, SolverInfeasible, SolverOptions
+from lpms.planning.solver import INF, Grid, LinearModel, SolverError, SolverInfeasible, SolverOptions
 
 
 @dataclass(frozen=True)
@@ -131,25 +131,25 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     lm = LinearModel()
     lead = np.array([iv.lead_time for iv in division.intervals], dtype=np.int64)
     x_ub = np.where(periods[None, :] + lead[:, None] < T, INF, 0.0)
-    x = lm.add_cols([f"x[{c},{t + 1}]" for c in intervals for t in periods], 0.0, x_ub.ravel()).reshape(nI, T)
+    x = lm.add_cols(Grid("x", intervals, T), 0.0, x_ub.ravel()).reshape(nI, T)
     inv_ub = np.full((nB, T), INF)
     for item in demanded:
         inv_ub[b_index[item], T - 1] = 0.0  # plan net demand exactly: no stock left over at the end
-    inv = lm.add_cols([f"inv[{b},{t + 1}]" for b in buffers for t in periods], 0.0, inv_ub.ravel()).reshape(nB, T)
+    inv = lm.add_cols(Grid("inv", buffers, T), 0.0, inv_ub.ravel()).reshape(nB, T)
     back = {}
     for item in demanded:
         ub = np.full(T, INF)
         if not inp.allow_backlog_past_horizon:
             ub[-1] = 0.0
-        back[item] = lm.add_cols([f"back[{item},{t + 1}]" for t in periods], 0.0, ub)
+        back[item] = lm.add_cols(Grid("back", [item], T), 0.0, ub)
     buy = {}
     for item in buffers:
         if g.nodes[item]["kind"] == ItemKind.MATERIAL.value:
             lt = g.nodes[item]["lead_time"]
-            buy[item] = lm.add_cols([f"buy[{item},{t + 1}]" for t in periods], 0.0, np.where(periods >= lt, INF, 0.0))
+            buy[item] = lm.add_cols(Grid("buy", [item], T), 0.0, np.where(periods >= lt, INF, 0.0))
     ot_ub = np.stack([_series(inp.overtime_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
     reg = np.stack([_series(inp.regular_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
-    ot = lm.add_cols([f"ot[{w},{t + 1}]" for w in wcs for t in periods], 0.0, ot_ub.ravel()).reshape(nW, T)
+    ot = lm.add_cols(Grid("ot", wcs, T), 0.0, ot_ub.ravel()).reshape(nW, T)
 
     # buffer balance rows: inv - back - inv_prev + back_prev - arrivals + consumption = receipts - demand (+ on hand)
     rhs = np.zeros((nB, T))
@@ -157,7 +157,7 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         b = b_index[item]
         rhs[b] += _series(inp.receipts, item, T) - _series(inp.demand, item, T)
         rhs[b, 0] += inp.on_hand.get(item, 0.0)
-    rows = lm.add_rows([f"buffer[{b},{t + 1}]" for b in buffers for t in periods], rhs.ravel(), rhs.ravel()).reshape(nB, T)
+    rows = lm.add_rows(Grid("buffer", buffers, T), rhs.ravel(), rhs.ravel()).reshape(nB, T)
     lm.add_coefs(rows, inv, 1.0)
     lm.add_coefs(rows[:, 1:], inv[:, :-1], -1.0)
     for item, cols in back.items():
@@ -188,16 +188,16 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     wi, ii = np.nonzero(load_coef)
     norms: list[NormGroup] = []
     if with_balance and inp.balance_on in ("work_centers", "both") and T >= 2:
-        load = lm.add_cols([f"load[{w},{t + 1}]" for w in wcs for t in periods], -INF, INF).reshape(nW, T)
-        lrows = lm.add_rows([f"load[{w},{t + 1}]" for w in wcs for t in periods], 0.0, 0.0).reshape(nW, T)
+        load = lm.add_cols(Grid("load", wcs, T), -INF, INF).reshape(nW, T)
+        lrows = lm.add_rows(Grid("load", wcs, T), 0.0, 0.0).reshape(nW, T)
         lm.add_coefs(lrows, load, 1.0)
         lm.add_coefs(lrows[wi][:, :], x[ii][:, :], -load_coef[wi, ii][:, None])
-        crows = lm.add_rows([f"capacity[{w},{t + 1}]" for w in wcs for t in periods], -INF, reg.ravel()).reshape(nW, T)
+        crows = lm.add_rows(Grid("capacity", wcs, T), -INF, reg.ravel()).reshape(nW, T)
         lm.add_coefs(crows, load, 1.0)
         lm.add_coefs(crows, ot, -1.0)
         norms += _deviation_groups(lm, "wc", wcs, load, T, [_wc_cost(inp, w, "balance") for w in wcs])
     else:
-        crows = lm.add_rows([f"capacity[{w},{t + 1}]" for w in wcs for t in periods], -INF, reg.ravel()).reshape(nW, T)
+        crows = lm.add_rows(Grid("capacity", wcs, T), -INF, reg.ravel()).reshape(nW, T)
         lm.add_coefs(crows[wi][:, :], x[ii][:, :], load_coef[wi, ii][:, None])
         lm.add_coefs(crows, ot, -1.0)
     if with_balance and inp.balance_on in ("intervals", "both") and T >= 2:
@@ -208,8 +208,8 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     short_cols = []
     for item, level in inp.safety_stock.items():
         if level > 0 and item in b_index and item not in inp.demand:
-            s = lm.add_cols([f"short[{item},{t + 1}]" for t in periods], 0.0, INF)
-            r = lm.add_rows([f"safety[{item},{t + 1}]" for t in periods], level, INF)
+            s = lm.add_cols(Grid("short", [item], T), 0.0, INF)
+            r = lm.add_rows(Grid("safety", [item], T), level, INF)
             lm.add_coefs(r, inv[b_index[item]], 1.0)
             lm.add_coefs(r, s, 1.0)
             short_cols.append((item, s))
@@ -235,11 +235,11 @@ def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: n
     """d[k,t] = values[k,t] - mean_k, with mean_k a column: sparse rows, one norm group per k."""
     n = len(names)
     mean = lm.add_cols([f"mean[{tag},{c}]" for c in names], -INF, INF)
-    dev = lm.add_cols([f"dev[{tag},{c},{t + 1}]" for c in names for t in range(T)], -INF, INF).reshape(n, T)
+    dev = lm.add_cols(Grid(f"dev[{tag}]", list(names), T), -INF, INF).reshape(n, T)
     mrows = lm.add_rows([f"mean[{tag},{c}]" for c in names], 0.0, 0.0)
     lm.add_coefs(mrows, mean, float(T))
     lm.add_coefs(np.repeat(mrows, T), values.ravel(), -1.0)
-    drows = lm.add_rows([f"dev[{tag},{c},{t + 1}]" for c in names for t in range(T)], 0.0, 0.0).reshape(n, T)
+    drows = lm.add_rows(Grid(f"dev[{tag}]", list(names), T), 0.0, 0.0).reshape(n, T)
     lm.add_coefs(drows, dev, 1.0)
     lm.add_coefs(drows, values, -1.0)
     lm.add_coefs(drows, np.repeat(mean[:, None], T, axis=1), 1.0)
