@@ -35,6 +35,17 @@ def _uow(settings: Settings):  # type: ignore[no-untyped-def]
     return UnitOfWork(session_factory(engine)), engine
 
 
+def with_database(args: argparse.Namespace, use: Callable[..., object]) -> object:
+    """Open the migrated database named by the settings, call ``use(uow, settings)``, close it."""
+    settings = _settings(args)
+    _require_head(settings)
+    uow, engine = _uow(settings)
+    try:
+        return use(uow, settings)
+    finally:
+        engine.dispose()
+
+
 def _require_head(settings: Settings) -> None:
     from lpms.db import migrate
     from lpms.db.session import make_engine
@@ -79,13 +90,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from lpms.services.csv_io import import_dir
 
-    settings = _settings(args)
-    _require_head(settings)
-    uow, engine = _uow(settings)
-    try:
-        result = import_dir(uow, Path(args.directory))
-    finally:
-        engine.dispose()
+    result = with_database(args, lambda uow, _s: import_dir(uow, Path(args.directory)))
     print(f"imported {args.directory}: {result.summary()}")
     return 0
 
@@ -93,13 +98,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from lpms.services.csv_io import export_dir
 
-    settings = _settings(args)
-    _require_head(settings)
-    uow, engine = _uow(settings)
-    try:
-        paths = export_dir(uow, Path(args.directory))
-    finally:
-        engine.dispose()
+    paths = with_database(args, lambda uow, _s: export_dir(uow, Path(args.directory)))
     print(f"exported {len(paths)} files to {args.directory}")
     return 0
 

@@ -202,19 +202,13 @@ def _costs(text: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lpms.cli import _require_head, _settings, _uow
+    from lpms.cli import with_database
     from lpms.planning.single import Costs
     from lpms.services.planning import run_plan
 
-    settings = _settings(args)
-    _require_head(settings)
-    uow, engine = _uow(settings)
-    try:
-        costs = args.costs or Costs(late=100, inventory=1, overtime=1)
-        run_id, plan, message = run_plan(uow, settings, costs, priority=args.priority or (),
-                                         allow_backlog_past_horizon=args.allow_backlog_past_horizon)
-    finally:
-        engine.dispose()
+    costs = args.costs or Costs(late=100, inventory=1, overtime=1)
+    run_id, plan, message = with_database(args, lambda uow, settings: run_plan(
+        uow, settings, costs, priority=args.priority or (), allow_backlog_past_horizon=args.allow_backlog_past_horizon))
     if plan is None:
         print(f"plan run {run_id}: infeasible: {message}")
         return 1
@@ -229,18 +223,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_network_show(args: argparse.Namespace) -> int:
-    from lpms.cli import _require_head, _settings, _uow
+    from lpms.cli import with_database
     from lpms.planning.network import build_graph, describe, divide, network_svg
     from lpms.planning.single import Costs
     from lpms.services.planning import read_snapshot
 
-    settings = _settings(args)
-    _require_head(settings)
-    uow, engine = _uow(settings)
-    try:
-        snap = read_snapshot(uow, Costs())
-    finally:
-        engine.dispose()
+    snap = with_database(args, lambda uow, _s: read_snapshot(uow, Costs()))
     division = divide(build_graph(snap.plan_input.snapshot))
     print(describe(division))
     if args.svg:

@@ -246,20 +246,21 @@ def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: n
     return [NormGroup(dev[k], weights[k] / math.sqrt(T - 1), f"{tag}:{names[k]}") for k in range(n) if weights[k] > 0]
 
 
-def _item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
-    override = inp.item_costs.get(item, {}).get(key)
+def _cost(overrides: dict[str, dict[str, float]], name: str, key: str, base: float) -> float:
+    """A per-item or per-work-center cost: the override, else the global cost; an objective
+    with no cost at all still gets unit coefficients so priority mode can minimise it."""
+    override = overrides.get(name, {}).get(key)
     if override is not None:
         return float(override)
-    base = getattr(inp.costs, key)
     return base if base > 0 else 1.0
+
+
+def _item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
+    return _cost(inp.item_costs, item, key, getattr(inp.costs, key))
 
 
 def _wc_cost(inp: NetworkPlanInput, wc: str, key: str) -> float:
-    override = inp.work_center_costs.get(wc, {}).get(key)
-    if override is not None:
-        return float(override)
-    base = getattr(inp.costs, key)
-    return base if base > 0 else 1.0
+    return _cost(inp.work_center_costs, wc, key, getattr(inp.costs, key))
 
 
 def _weights(inp: NetworkPlanInput) -> dict[str, float]:
