@@ -338,11 +338,16 @@ def pareto_front(om: ObjectiveModel, first: str, second: str, options: SolverOpt
         if here < seg - 1e-6 * max(1.0, abs(seg)):
             points.append(r)
             todo.extend([(p, r), (r, q)])
-    unique: dict[tuple[float, float], Outcome] = {}
-    for o in points:
-        key = (round(o.values[first], 6), round(o.values[second], 6))
-        unique.setdefault(key, o)
-    return sorted(unique.values(), key=lambda o: (o.values[first], o.values[second]))
+    # keep one point per efficient value pair: equal within the stage tolerance means the same
+    # point, and a point no better in the second objective than its predecessor is dominated
+    close = lambda a, b: abs(a - b) <= 1e-7 * max(1.0, abs(a), abs(b))  # noqa: E731
+    front: list[Outcome] = []
+    for o in sorted(points, key=lambda o: (o.values[first], o.values[second])):
+        if front and (close(o.values[first], front[-1].values[first]) or
+                      o.values[second] >= front[-1].values[second] or close(o.values[second], front[-1].values[second])):
+            continue
+        front.append(o)
+    return front
 
 
 def certified(out: Outcome, target: float) -> bool:

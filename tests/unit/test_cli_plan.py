@@ -143,3 +143,12 @@ def test_bad_multi_item_scenarios_exit_2_with_the_problem_named(change: dict, me
     rc, out, err = run(capsys, "plan", "solve", str(path))
     assert rc == 2, err
     assert message in err and "Traceback" not in err
+
+
+def test_network_pareto_sweep_has_no_duplicate_or_dominated_points(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "plan", "solve", str(EXAMPLES / "two_products.json"), "--pareto", "inventory,overtime",
+                     "--format", "json")
+    assert rc == 0
+    pairs = [(p["objectives"]["inventory"], p["objectives"]["overtime"]) for p in json.loads(out)["pareto"]]
+    for (i1, o1), (i2, o2) in zip(pairs, pairs[1:]):
+        assert i2 > i1 * (1 + 1e-7) and o2 < o1 * (1 - 1e-7)

@@ -8,8 +8,7 @@ from lpms.settings import SettingsError, load_settings
 
 
 def test_defaults_use_sqlite_under_instance(tmp_path: Path) -> None:
-    s = load_settings(environ={}, config_path=None) if not Path("config/lpms.toml").exists() else load_settings(
-        environ={"LPMS_CONFIG": str(tmp_path / "none.toml")}) if False else load_settings(environ={})
+    s = load_settings(environ={})
     assert s.resolved_database_url.startswith("sqlite:///")
     assert s.resolved_database_url.endswith("instance/lpms.db")
 
