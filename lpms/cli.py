@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from lpms import cli_plan
 
-    cli_plan.register(sub, add)
+    cli_plan.register(sub)
     return parser
 
 

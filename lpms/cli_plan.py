@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lpms.domain.errors import LpmsError
 
@@ -155,7 +155,7 @@ def _network_table(plan: Any, out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+def register(sub: Any) -> None:
     """Add the planning subcommands to the top-level parser."""
     from lpms.cli import _Parser
 

@@ -8,7 +8,7 @@ along it. Between intervals flow is discrete: buffers, lead-time offsets, kit ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+
 
 import networkx as nx
 
@@ -262,8 +262,3 @@ def network_svg(division: Division, width_per_level: int = 230, row_h: int = 34)
                'between buffers; ▲ buffer; red ◆kit: kit check; grey: purchased</text>')
     out.append("</svg>")
     return "\n".join(out)
-
-
-def snapshot_from_lists(items: Sequence[ItemSpec], bom: Sequence[BomEdge], operations: Sequence[OperationSpec],
-                        work_centers: Sequence[str]) -> NetworkSnapshot:
-    return NetworkSnapshot(tuple(items), tuple(bom), tuple(operations), tuple(work_centers))

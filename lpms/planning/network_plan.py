@@ -113,7 +113,6 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     T = inp.periods
     periods = np.arange(T)
     intervals = [iv.code for iv in division.intervals]
-    iv_index = {c: k for k, c in enumerate(intervals)}
     buffers = sorted(division.decoupling)
     b_index = {c: k for k, c in enumerate(buffers)}
     wcs = list(inp.snapshot.work_centers)

@@ -14,7 +14,6 @@ deviations. The norm term is optimised exactly, not replaced by another measure:
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -348,7 +347,3 @@ def pareto_front(om: ObjectiveModel, first: str, second: str, options: SolverOpt
             continue
         front.append(o)
     return front
-
-
-def certified(out: Outcome, target: float) -> bool:
-    return math.isfinite(out.gap_rel) and out.gap_rel <= target

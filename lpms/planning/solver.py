@@ -161,12 +161,6 @@ class CompiledModel:
             lp.row_names_ = self.row_names
         return lp
 
-    def row_activity(self, x: np.ndarray) -> np.ndarray:
-        act = np.zeros(self.nrows)
-        cols = np.repeat(np.arange(self.ncols), np.diff(self.start))
-        np.add.at(act, self.index, self.value * x[cols])
-        return act
-
     def write_mps(self, path: str, cost: np.ndarray | None = None) -> None:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
