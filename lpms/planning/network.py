@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 import networkx as nx
 
 from lpms.domain.enums import ItemKind

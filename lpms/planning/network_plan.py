@@ -315,12 +315,14 @@ def _extract(inp: NetworkPlanInput, nm: NetworkModel, out: Outcome) -> NetworkPl
         "overtime": float(sum(sum(v) for v in overtime.values())),
         "balance": float(sum(std(load[k]) for k in range(len(nm.work_centers)))),
     }
+    # priced exactly as the weighted objective: an objective is on only when _weights says so
+    on = _weights(inp)
     costs = {
-        "late": sum(_item_cost(inp, b, "late") * sum(v) for b, v in backlog.items()) if inp.costs.late or inp.item_costs else 0.0,
-        "inventory": sum(_item_cost(inp, b, "inventory") * sum(v) for b, v in inventory.items()) if _weights(inp)["inventory"] else 0.0,
-        "overtime": sum(_wc_cost(inp, w, "overtime") * sum(v) for w, v in overtime.items()) if _weights(inp)["overtime"] else 0.0,
+        "late": sum(_item_cost(inp, b, "late") * sum(v) for b, v in backlog.items()) if on["late"] else 0.0,
+        "inventory": sum(_item_cost(inp, b, "inventory") * sum(v) for b, v in inventory.items()) if on["inventory"] else 0.0,
+        "overtime": sum(_wc_cost(inp, w, "overtime") * sum(v) for w, v in overtime.items()) if on["overtime"] else 0.0,
         "balance": (sum(_wc_cost(inp, w, "balance") * std(load[k]) for k, w in enumerate(nm.work_centers))
-                    if _weights(inp)["balance"] else 0.0),
+                    if on["balance"] else 0.0),
     }
     costs["total"] = sum(costs.values())
     model = nm.om.model

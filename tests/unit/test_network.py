@@ -209,3 +209,14 @@ def test_balance_levels_each_work_center_load() -> None:
     assert lumpy.item_production["P"] == [0, 0, 0, 40]
     assert level.item_production["P"] == pytest.approx([10, 10, 10, 10], abs=1e-3)
     assert level.solver["gap_rel"] <= 1e-6
+
+
+def test_reported_costs_price_only_the_objectives_that_are_switched_on() -> None:
+    # an inventory override must not switch on a lateness cost the solver never weighed
+    snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
+    inp = NetworkPlanInput(snap, 3, {"P": (10, 10, 10)}, {"W": (5, 15, 30)}, {"W": (0, 0, 0)},
+                           costs=Costs(late=0, inventory=0), item_costs={"P": {"inventory": 2}})
+    plan = plan_network(inp)
+    assert plan.objectives["late"] > 0
+    assert plan.costs["late"] == 0
+    assert plan.costs["inventory"] == pytest.approx(2 * plan.objectives["inventory"])
