@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lpms.domain.errors import LpmsError
+from lpms.domain.errors import InvalidInput
 
 
-class ScenarioFileError(LpmsError):
+class ScenarioFileError(InvalidInput):
     """The scenario file cannot be read or is not JSON."""
 
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from lpms.domain.errors import InvalidInput
 
-class SettingsError(ValueError):
+
+class SettingsError(InvalidInput):
     """A settings file or variable holds a value LPMS cannot use."""
 
 

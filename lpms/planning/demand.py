@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from lpms.domain.enums import OffsetRule
+from lpms.domain.errors import InvalidInput
 
 
 def spread_evenly(total: float, count: int) -> list[float]:
@@ -18,7 +19,7 @@ def spread_evenly(total: float, count: int) -> list[float]:
     Remainders go to evenly spaced periods (cumulative rounding), so nothing is lost.
     """
     if count <= 0:
-        raise ValueError("count must be positive")
+        raise InvalidInput("count must be positive")
     if float(total).is_integer():
         whole = int(total)
         marks = [(whole * k) // count for k in range(count + 1)]
@@ -72,7 +73,7 @@ def _search_order(rule: OffsetRule, p: int, n: int, back: int | None, fwd: int |
         return [p] + backward + forward
     if rule is OffsetRule.FORWARD_THEN_BACKWARD:
         return [p] + forward + backward
-    raise ValueError(f"{rule} does not consume forecast")
+    raise InvalidInput(f"{rule} does not consume forecast")
 
 
 def gross_demand(
@@ -91,7 +92,7 @@ def gross_demand(
     order_qty = [0.0] * n
     for o in orders:
         if not 0 <= o.period < n:
-            raise ValueError(f"order period {o.period + 1} outside 1..{n}")
+            raise InvalidInput(f"order period {o.period + 1} outside 1..{n}")
         order_qty[o.period] += o.quantity
     if rule is OffsetRule.FORECAST_ONLY:
         return list(map(float, forecast))
@@ -126,7 +127,7 @@ def net_demand(
     receipts = list(receipts) if receipts is not None else [0.0] * n
     levels = [float(safety_stock)] * n if isinstance(safety_stock, (int, float)) else list(map(float, safety_stock))
     if len(receipts) != n or len(levels) != n:
-        raise ValueError("receipts and safety stock must have one value per period")
+        raise InvalidInput("receipts and safety stock must have one value per period")
     projected = float(on_hand)
     result = []
     for i in range(n):

@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from lpms.domain.errors import InvalidInput
 from lpms.planning.solver import LinearModel, Runner, SolverOptions
 
 
@@ -38,7 +39,7 @@ def _clean(mix: Mapping[str, float]) -> dict[str, int]:
     for p, q in sorted(mix.items()):
         n = int(round(q))
         if abs(q - n) > 1e-6 or n < 0:
-            raise ValueError(f"levelling needs whole, non-negative quantities: {p} has {q}")
+            raise InvalidInput(f"levelling needs whole, non-negative quantities: {p} has {q}")
         if n:
             out[p] = n
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from lpms.domain.enums import ItemKind
-from lpms.domain.errors import BomCycleError, LpmsError
+from lpms.domain.errors import BomCycleError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class NetworkSnapshot:
     work_centers: tuple[str, ...]
 
 
-class NetworkError(LpmsError):
+class NetworkError(InvalidInput):
     """The network is not valid; ``problems`` lists every problem found."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lpms.domain.enums import ItemKind
-from lpms.domain.errors import LpmsError
+from lpms.domain.errors import Infeasible, InvalidInput
 from lpms.planning.network import Division, NetworkSnapshot, build_graph, divide
 from lpms.planning.optimize import NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
 from lpms.planning.single import Costs
@@ -43,7 +43,7 @@ class NetworkPlanInput:
     allow_backlog_past_horizon: bool = False
 
 
-class NetworkInfeasible(LpmsError):
+class NetworkInfeasible(Infeasible):
     """No plan meets all external demand within the horizon; the message says where it is short."""
 
     def __init__(self, details: list[str]) -> None:
@@ -120,11 +120,11 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     demanded = sorted(k for k, v in inp.demand.items() if k in b_index)
     for item in inp.demand:
         if item not in g.nodes:
-            raise LpmsError(f"demand for unknown item {item}")
+            raise InvalidInput(f"demand for unknown item {item}")
         if item not in b_index:
-            raise LpmsError(f"demand for {item}, which is inside an interval (not a buffer); mark it stocked")
+            raise InvalidInput(f"demand for {item}, which is inside an interval (not a buffer); mark it stocked")
         if list(g.successors(item)):
-            raise LpmsError(f"external demand on {item}, which is also a component, is not supported; "
+            raise InvalidInput(f"external demand on {item}, which is also a component, is not supported; "
                             "plan its spare-part demand through a separate product")
     nI, nB, nW = len(intervals), len(buffers), len(wcs)
     lm = LinearModel()

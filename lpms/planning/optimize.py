@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lpms.domain.errors import InvalidInput
 from lpms.planning.solver import INF, CompiledModel, Runner, SolverError, SolverOptions
 
 OBJECTIVES = ("late", "balance", "inventory", "overtime")
@@ -141,7 +142,7 @@ def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | Non
     n0 = om.model.ncols
     jb = weights.get("balance", 0.0) if om.norms else 0.0
     if jb < 0 or any(w < 0 for w in weights.values()):
-        raise ValueError("objective weights must not be negative")
+        raise InvalidInput("objective weights must not be negative")
     work.lp.set_cost(work.full_cost(weights, with_t=True))
     res = work.lp.solve()
     x_best = res.x

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from lpms.domain.enums import OffsetRule
-from lpms.domain.errors import LpmsError
+from lpms.domain.errors import InvalidInput
 from lpms.planning.demand import OrderLine
 from lpms.planning.single import Costs, SingleItemScenario
 
 
-class ScenarioError(LpmsError):
+class ScenarioError(InvalidInput):
     """A scenario key is missing or holds a bad value."""
 
 

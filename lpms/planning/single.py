@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lpms.domain.enums import OffsetRule
-from lpms.domain.errors import LpmsError
+from lpms.domain.errors import Infeasible, InvalidInput
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
 from lpms.planning.optimize import OBJECTIVES, NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
 from lpms.planning.solver import INF, LinearModel, SolverOptions
@@ -35,7 +35,7 @@ class Shortage:
                 f"{_fmt(self.capacity)}, short by {_fmt(self.short)}")
 
 
-class PlanInfeasible(LpmsError):
+class PlanInfeasible(Infeasible):
     """Capacity cannot cover net demand within the horizon; ``shortages`` says where and how much."""
 
     def __init__(self, shortages: list[Shortage], subject: str = "") -> None:
@@ -253,7 +253,7 @@ def plan_pareto(scn: SingleItemScenario, first: str, second: str, options: Solve
     """Efficient plans trading ``first`` against ``second``; lateness (if not in the pair) is held at its minimum."""
     check_objectives([first, second])
     if first == second:
-        raise ValueError("the Pareto sweep needs two different objectives")
+        raise InvalidInput("the Pareto sweep needs two different objectives")
     gross, net, sm = _prepare(scn)
     hold = [] if "late" in (first, second) else ["late"]
     return [_to_plan(scn, gross, net, o, sm.q) for o in pareto_front(sm.om, first, second, options, hold, max_points)]
@@ -262,6 +262,6 @@ def plan_pareto(scn: SingleItemScenario, first: str, second: str, options: Solve
 def check_objectives(names: Sequence[str]) -> None:
     for name in names:
         if name not in OBJECTIVES:
-            raise ValueError(f"unknown objective {name!r} (choose from {', '.join(OBJECTIVES)})")
+            raise InvalidInput(f"unknown objective {name!r} (choose from {', '.join(OBJECTIVES)})")
     if len(set(names)) != len(names):
-        raise ValueError("an objective is named twice")
+        raise InvalidInput("an objective is named twice")

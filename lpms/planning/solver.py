@@ -14,14 +14,16 @@ from typing import Sequence
 import highspy
 import numpy as np
 
+from lpms.domain.errors import Infeasible, SolverFailed
+
 INF = highspy.kHighsInf
 
 
-class SolverError(RuntimeError):
+class SolverError(SolverFailed):
     """HiGHS did not return a proven optimum (time limit, numerical trouble, ...)."""
 
 
-class SolverInfeasible(SolverError):
+class SolverInfeasible(SolverError, Infeasible):
     """HiGHS proved the model infeasible."""
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork
 from lpms.domain.enums import ItemKind, OrderStatus, PlanRunStatus
-from lpms.domain.errors import LpmsError
+from lpms.domain.errors import InvalidInput, LpmsError
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
 from lpms.planning.demand import ForecastBucket, OrderLine, average_forecasts, gross_demand, net_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
@@ -50,7 +50,7 @@ def read_snapshot(uow: UnitOfWork, costs: Costs, *, allow_backlog_past_horizon: 
         assert s is not None
         periods = list(s.scalars(select(m.Period).order_by(m.Period.seq)))
         if not periods:
-            raise LpmsError("the planning calendar is empty: import calendar.csv first")
+            raise InvalidInput("the planning calendar is empty: import calendar.csv first")
         starts = [p.start_date for p in periods]
         ends = [p.end_date for p in periods]
         T = len(periods)
@@ -91,7 +91,7 @@ def read_snapshot(uow: UnitOfWork, costs: Costs, *, allow_backlog_past_horizon: 
     # derive demand outside the transaction
     products = [r for r in item_rows if r[1] is ItemKind.PRODUCT]
     if not products:
-        raise LpmsError("no end product (kind 'product') to plan")
+        raise InvalidInput("no end product (kind 'product') to plan")
     gross, net = {}, {}
     for codestr, _kind, _lt, _st, ss, rule, back, fwd, _id in products:
         fc, _outside = average_forecasts(starts, forecasts.get(codestr, []))

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from lpms.domain.errors import InvalidInput
 from lpms.planning.levelling import level_exact, level_heuristic, level_period, lower_bound, sequence_cost
 
 
@@ -46,5 +47,5 @@ def test_heuristic_is_never_better_than_exact() -> None:
 
 
 def test_fractional_quantities_are_rejected_by_name() -> None:
-    with pytest.raises(ValueError, match="B has 2.5"):
+    with pytest.raises(InvalidInput, match="B has 2.5"):
         level_exact({"A": 1, "B": 2.5})
