@@ -23,7 +23,7 @@ from lpms.domain.enums import ItemKind as K
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import NetworkPlanInput, _weights, build_network_model, minutes_per_unit, plan_network
 from lpms.planning.single import Costs
-from lpms.planning.solver import SolverOptions
+from lpms.planning.solver import SolverOptions, new_highs
 
 
 def generate_plant(n_items: int, periods: int = 52, n_wc: int = 20, seed: int = 7) -> NetworkPlanInput:
@@ -84,8 +84,7 @@ def pure_highs_seconds(inp: NetworkPlanInput, options: SolverOptions) -> tuple[f
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "plan.mps")
         nm.om.model.write_mps(path, cost)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("threads", options.threads)
         t0 = time.perf_counter()
         h.readModel(path)

@@ -7,6 +7,10 @@ section 6: PuLP's row-by-row hand-over costs seconds at that size).
 """
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -17,6 +21,64 @@ import numpy as np
 from lpms.domain.errors import Infeasible, SolverFailed
 
 INF = highspy.kHighsInf
+
+
+_banner_lock = threading.Lock()
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    HiGHS 1.16 prints its banner ("Running HiGHS ...") from C++ on the process's first
+    ``Highs()``, before any option can be set. LPMS's stdout belongs to its own output
+    (``--format json`` must be pure JSON), so the first construction runs with file
+    descriptors 1 and 2 pointed at /dev/null; later ones print nothing.
+    """
+    global _banner_shown
+    with _banner_lock:
+        if _banner_shown:
+            h = highspy.Highs()
+        else:
+            h = _construct_muted()
+            _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _construct_muted() -> highspy.Highs:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    saved: list[tuple[int, int]] = []
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return highspy.Highs()
+    try:
+        for fd in (1, 2):
+            try:
+                saved.append((fd, os.dup(fd)))
+                os.dup2(devnull, fd)
+            except OSError:
+                pass
+        h = highspy.Highs()
+        _c_flush()
+        return h
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
+
+
+def _c_flush() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 class SolverError(SolverFailed):
@@ -164,8 +226,7 @@ class CompiledModel:
         return lp
 
     def write_mps(self, path: str, cost: np.ndarray | None = None) -> None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.passModel(self.to_highs_lp(cost, names=True))
         h.writeModel(path)
 
@@ -192,8 +253,7 @@ class Runner:
     accepted_with_residual: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("threads", int(self.options.threads))
         h.setOptionValue("time_limit", float(self.options.time_limit_s))
         # HiGHS's default proximal regularisation (1e-7) leaves QP answers visibly inexact on
