@@ -10,6 +10,7 @@ from lpms.cli_plan import ScenarioFileError
 from lpms.domain.errors import BomCycleError, LpmsError, ValidationFailed
 from lpms.planning.network import NetworkError
 from lpms.planning.scenario import ScenarioError
+from lpms import __version__
 from lpms.settings import Settings, SettingsError, load_settings
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
@@ -135,7 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lpms", description="LPMS: lean production management -- balanced, capacity-feasible plans and shop-floor control.")
-    parser.add_argument("--version", action="version", version="lpms 0.1.0")
+    parser.add_argument("--version", action="version", version=f"lpms {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 

@@ -1,6 +1,7 @@
 """Run Alembic migrations programmatically (used by the CLI and the tests)."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from alembic import command
@@ -9,12 +10,30 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+from lpms.domain.errors import InternalError
+
+
+def migrations_dir() -> Path:
+    """The Alembic folder: ``migrations/`` at the top of the repository, installed as ``lpms.migrations``."""
+    try:
+        spec = importlib.util.find_spec("lpms.migrations")
+    except ImportError:
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    # a source checkout (lpms imported from the working tree): the folder beside the package
+    locations.append(str(Path(__file__).resolve().parents[2] / "migrations"))
+    for location in locations:
+        path = Path(location)
+        if (path / "alembic.ini").is_file() and (path / "versions").is_dir():
+            return path
+    raise InternalError("the database migrations are missing from this installation (package lpms.migrations); "
+                        "reinstall LPMS")
 
 
 def alembic_config(url: str) -> Config:
-    cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    folder = migrations_dir()
+    cfg = Config(str(folder / "alembic.ini"))
+    cfg.set_main_option("script_location", str(folder))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
