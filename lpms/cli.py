@@ -6,12 +6,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from lpms.cli_plan import ScenarioFileError
-from lpms.domain.errors import BomCycleError, LpmsError, ValidationFailed
-from lpms.planning.network import NetworkError
-from lpms.planning.scenario import ScenarioError
 from lpms import __version__
-from lpms.settings import Settings, SettingsError, load_settings
+from lpms.domain.errors import LpmsError
+from lpms.settings import Settings, load_settings
 
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 
@@ -29,62 +26,38 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(database_url=getattr(args, "database_url", None))
 
 
-def _uow(settings: Settings):  # type: ignore[no-untyped-def]
-    from lpms.db.session import UnitOfWork, make_engine, session_factory
-
-    engine = make_engine(settings.resolved_database_url)
-    return UnitOfWork(session_factory(engine)), engine
-
-
 def with_database(args: argparse.Namespace, use: Callable[..., object]) -> object:
     """Open the migrated database named by the settings, call ``use(uow, settings)``, close it."""
+    from lpms.bootstrap import open_database
+
     settings = _settings(args)
-    _require_head(settings)
-    uow, engine = _uow(settings)
-    try:
-        return use(uow, settings)
-    finally:
-        engine.dispose()
-
-
-def _require_head(settings: Settings) -> None:
-    from lpms.db import migrate
-    from lpms.db.session import make_engine
-
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        current = migrate.current_revision(engine)
-    finally:
-        engine.dispose()
-    head = migrate.head_revision()
-    if current != head:
-        raise LpmsError(
-            f"database {settings.resolved_database_url} is at revision {current or 'none'}, "
-            f"not {head}: run 'lpms db upgrade' first"
-        )
+    with open_database(settings) as database:
+        return use(database.uow(), settings)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from lpms.bootstrap import open_database, safe_url
     from lpms.db import migrate
-    from lpms.db.session import make_engine
 
     settings = _settings(args)
     url = settings.resolved_database_url
+    shown = safe_url(url)
     if args.db_command == "upgrade":
+        open_database(settings, create=True, require_head=False).dispose()  # reachable? (one line if not)
         migrate.upgrade(url, args.revision)
-        print(f"database {url} upgraded to {args.revision}")
+        print(f"database {shown} upgraded to {args.revision}")
     elif args.db_command == "downgrade":
+        open_database(settings, require_head=False).dispose()
         migrate.downgrade(url, args.revision)
-        print(f"database {url} downgraded to {args.revision}")
+        print(f"database {shown} downgraded to {args.revision}")
     elif args.db_command == "check":
+        open_database(settings, require_head=False).dispose()
         migrate.check(url)
         print("models and migrations agree")
     else:
-        engine = make_engine(url)
-        try:
-            print(f"{url}: revision {migrate.current_revision(engine) or 'none'} (head {migrate.head_revision()})")
-        finally:
-            engine.dispose()
+        with open_database(settings, require_head=False) as database:
+            current = migrate.current_revision(database.engine)
+        print(f"{shown}: revision {current or 'none'} (head {migrate.head_revision()})")
     return 0
 
 
@@ -105,21 +78,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from lpms.bootstrap import open_database, safe_url, sqlite_path
     from lpms.db import migrate
     from lpms.services.csv_io import import_dir
     from lpms.services.demo import demo_summary
 
     settings = _settings(args)
     url = settings.resolved_database_url
-    if args.reset and url.startswith("sqlite"):
-        path = Path(url.split("///", 1)[1])
-        if path.exists():
-            path.unlink()
-            print(f"removed {path}")
+    if args.reset:
+        path = sqlite_path(url)
+        if path is not None:
+            if path.exists():
+                path.unlink()
+                print(f"removed {path}")
+        else:
+            open_database(settings, require_head=False).dispose()
+            migrate.downgrade(url, "base")
+            print(f"emptied {safe_url(url)} (all tables dropped)")
+    open_database(settings, create=True, require_head=False).dispose()
     migrate.upgrade(url)
-    print(f"database {url} migrated to head ({migrate.head_revision()})")
-    uow, engine = _uow(settings)
-    try:
+    print(f"database {safe_url(url)} migrated to head ({migrate.head_revision()})")
+    with open_database(settings) as database:
+        uow = database.uow()
         for name in ("paper", "plant"):
             result = import_dir(uow, DEMO_DIR / name)
             print(f"loaded demo data '{name}': {result.summary()}")
@@ -129,8 +109,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
             for line in run_demo_plans(uow, settings):
                 print(line)
-    finally:
-        engine.dispose()
     return 0
 
 
@@ -173,29 +151,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The one place that maps an error category (lpms.domain.errors) to an exit status.
+EXIT_CODES = {
+    "invalid_input": 2,
+    "not_found": 2,
+    "conflict": 2,
+    "infeasible": 3,
+    "unavailable": 4,
+    "internal": 1,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure becomes one line on stderr and an exit status (EXIT_CODES)."""
     parser = build_parser()
+    settings: Settings | None = None
     try:
         args = parser.parse_args(argv)
+        try:
+            settings = _settings(args)
+        except LpmsError:
+            settings = None
+        from lpms.bootstrap import configure_logging
+
+        if settings is not None:
+            configure_logging(settings)
         return int(args.func(args) or 0)
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("lpms: interrupted", file=sys.stderr)
+        return 130
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except SettingsError as exc:
-        print(f"lpms: settings: {exc}", file=sys.stderr)
-        return 2
-    except ValidationFailed as exc:
-        print(f"lpms: {exc}", file=sys.stderr)
-        return 2
-    except (ScenarioError, ScenarioFileError, NetworkError, BomCycleError) as exc:
-        print(f"lpms: scenario: {exc}", file=sys.stderr)
-        return 2
     except LpmsError as exc:
         print(f"lpms: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_CODES.get(exc.category, 1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback reaches a user
+        return _unexpected(exc, settings)
+
+
+def _unexpected(exc: Exception, settings: Settings | None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lpms.bootstrap import translate_db_error, write_crash_log
+
+    if isinstance(exc, SQLAlchemyError):
+        err = translate_db_error(exc, settings.resolved_database_url if settings else "")
+        print(f"lpms: {err}", file=sys.stderr)
+        return EXIT_CODES[err.category]
+    import traceback
+
+    path = write_crash_log(settings, "".join(traceback.format_exception(exc)))
+    print(f"lpms: internal error ({type(exc).__name__}: {exc}); details in {path}", file=sys.stderr)
+    return EXIT_CODES["internal"]
 
 
 if __name__ == "__main__":

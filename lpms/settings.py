@@ -97,8 +97,51 @@ def load_settings(
     for name, raw in overrides.items():
         if raw is not None:
             values[name] = _convert(name, raw, "override")
-    settings = Settings(config_file=used_path, **values)  # type: ignore[arg-type]
-    url = settings.resolved_database_url
-    if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise SettingsError(f"database_url {url!r}: only sqlite:/// and postgresql+psycopg:// are supported")
-    return settings
+    if "log_level" in values:
+        level = str(values["log_level"]).upper()
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"{_source_of('log_level', env, used_path)}: log_level={values['log_level']!r}: "
+                                f"not one of {', '.join(LOG_LEVELS)}")
+        values["log_level"] = level
+    if values.get("database_url"):
+        values["database_url"] = _check_database_url(str(values["database_url"]),
+                                                     _source_of("database_url", env, used_path, overrides))
+    return Settings(config_file=used_path, **values)  # type: ignore[arg-type]
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _source_of(name: str, env: Mapping[str, str], path: Path | None,
+               overrides: Mapping[str, object] | None = None) -> str:
+    if overrides and overrides.get(name) is not None:
+        return "--" + name.replace("_", "-")
+    if f"LPMS_{name.upper()}" in env:
+        return f"environment LPMS_{name.upper()}"
+    return str(path) if path else "settings"
+
+
+def _check_database_url(url: str, source: str) -> str:
+    """Accept sqlite:///FILE and postgresql[+psycopg]://...; the PostgreSQL driver is always psycopg 3."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(f"{source}: database_url {url!r} is not a database URL "
+                            f"(e.g. sqlite:///instance/lpms.db or postgresql+psycopg://user@host:5432/lpms)") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite":
+        if not parsed.database:
+            raise SettingsError(f"{source}: database_url {url!r} names no file (e.g. sqlite:///instance/lpms.db)")
+        return url
+    if backend == "postgresql":
+        if driver not in ("psycopg", "psycopg2") or "+" not in parsed.drivername:
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        elif driver != "psycopg":
+            raise SettingsError(f"{source}: database_url: driver {driver!r} is not installed; use postgresql+psycopg://")
+        if not parsed.database:
+            raise SettingsError(f"{source}: database_url {url!r} names no database (e.g. .../lpms)")
+        return parsed.render_as_string(hide_password=False)
+    raise SettingsError(f"{source}: database_url {url!r}: only sqlite:/// and postgresql+psycopg:// are supported")

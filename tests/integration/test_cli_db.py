@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ def test_demo_command_migrates_loads_and_summarises(fresh_url: str, capsys: pyte
 
 
 def test_import_refuses_an_unmigrated_database(fresh_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if fresh_url.startswith("sqlite"):  # an existing but empty SQLite file
+        sqlite3.connect(fresh_url.split("///", 1)[1]).close()
     (tmp_path / "items.csv").write_text("code,kind\nA,part\n")
-    assert main(["import", str(tmp_path), "--database-url", fresh_url]) == 1
+    assert main(["import", str(tmp_path), "--database-url", fresh_url]) == 4
     assert "run 'lpms db upgrade' first" in capsys.readouterr().err
 
 

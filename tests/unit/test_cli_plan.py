@@ -95,7 +95,7 @@ def test_infeasible_scenario_explains_the_shortfall(tmp_path: Path, capsys: pyte
     path = tmp_path / "short.json"
     path.write_text(json.dumps(data))
     rc, _, err = run(capsys, "plan", "solve", str(path))
-    assert rc == 1
+    assert rc == 3  # infeasible
     assert "periods 1-12 need 2400, capacity (regular + overtime) is 2200, short by 200" in err
     data["allow_backlog_past_horizon"] = True
     path.write_text(json.dumps(data))
