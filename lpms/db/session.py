@@ -1,11 +1,19 @@
 """Engines, sessions and the unit of work that owns every transaction."""
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from lpms.domain.errors import Busy, Conflict, DatabaseUnavailable, InternalError, InvalidInput, LpmsError
+
+log = logging.getLogger("lpms.db")
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -62,3 +70,45 @@ class UnitOfWork:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# SQLSTATEs of PostgreSQL's "try again" errors: lock_not_available, deadlock_detected,
+# serialization_failure, query_canceled (statement/lock timeout).
+_PG_RETRY = {"55P03", "40P01", "40001", "57014"}
+
+
+def _detail(exc: BaseException) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(orig).strip().splitlines()
+    return (lines[0] if lines else type(orig).__name__)[:300]
+
+
+def database_error(exc: SQLAlchemyError) -> LpmsError:
+    """A SQLAlchemy / driver error as a domain error with a one-line message.
+
+    Lock contention becomes Busy, an unreachable or failing server DatabaseUnavailable, a
+    constraint violation (someone else wrote the same row meanwhile) Conflict, a value the
+    database refuses InvalidInput; anything else is an InternalError (logged).
+    """
+    detail = _detail(exc)
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in _PG_RETRY or "database is locked" in detail or "database table is locked" in detail:
+        return Busy(f"the database is busy ({detail}); try again")
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"the database changed meanwhile ({detail}); try again")
+    if isinstance(exc, DataError):
+        return InvalidInput(f"the database refused a value ({detail})")
+    if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and (
+            exc.connection_invalidated or type(exc).__name__ in ("OperationalError", "InterfaceError"))):
+        return DatabaseUnavailable(f"database unavailable: {detail}")
+    log.error("unexpected database error", exc_info=exc)
+    return InternalError(f"unexpected database error ({detail}); details in the log (logger lpms.db)")
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise SQLAlchemy / driver errors raised inside the block as domain errors (database_error)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise database_error(exc) from exc

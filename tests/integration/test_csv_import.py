@@ -100,7 +100,8 @@ def test_unknown_work_center_and_period_are_rejected(uow: UnitOfWork) -> None:
 
 def test_row_with_wrong_field_count_and_empty_required_cell(uow: UnitOfWork) -> None:
     problems = _reject(uow, {"items": "code,name,kind\nA,x\n,nameless,part\n"})
-    assert problems == ["items.csv:2: has 2 fields, the header has 3", "items.csv:3: column code: is empty"]
+    assert problems == ["items.csv:2: column kind: is missing (the line has 2 fields, the header 3)",
+                        "items.csv:3: column code: is empty"]
 
 
 def test_every_problem_of_every_file_is_reported_at_once(uow: UnitOfWork) -> None:
