@@ -445,14 +445,15 @@ def scan_dir(directory: Path) -> tuple[list[SourceFile], list[str]]:
     """The known CSV files in ``directory`` (names matched ignoring letter case) and the
     problems with the others: an unknown ``*.csv`` file, two names for one file, an
     unreadable file. Files not ending in ``.csv`` are not import files and are left alone."""
-    if not directory.exists():
-        raise NotFound(f"{directory}: no such directory")
-    if not directory.is_dir():
-        raise InvalidInput(f"{directory}: not a directory")
+    shown = _clean(str(directory))
     try:
+        if not directory.exists():
+            raise NotFound(f"{shown}: no such directory")
+        if not directory.is_dir():
+            raise InvalidInput(f"{shown}: not a directory")
         entries = sorted(directory.iterdir(), key=lambda p: p.name)
     except OSError as exc:
-        raise InvalidInput(f"{directory}: cannot be read ({exc.strerror})") from None
+        raise InvalidInput(f"{shown}: cannot be read ({exc.strerror or exc})") from None
     found: dict[str, SourceFile] = {}
     problems: list[str] = []
     for path in entries:
@@ -467,17 +468,17 @@ def scan_dir(directory: Path) -> tuple[list[SourceFile], list[str]]:
             problems.append(f"{name}: names the same file as {found[spec.name].filename} (file names ignore "
                             f"letter case); keep one of them")
             continue
-        if not path.is_file():
-            problems.append(f"{name}: not a regular file")
-            continue
         try:
+            if not path.is_file():
+                problems.append(f"{name}: not a regular file")
+                continue
             data = path.read_bytes()
         except OSError as exc:
             problems.append(f"{name}: cannot be read ({exc.strerror})")
             continue
         found[spec.name] = SourceFile(spec, name, data)
     if not found and not problems:
-        raise ValidationFailed([f"{directory}: no known CSV file found (expected any of {KNOWN_FILES})"])
+        raise ValidationFailed([f"{shown}: no known CSV file found (expected any of {KNOWN_FILES})"])
     return [found[s.name] for s in SPECS if s.name in found], problems
 
 
@@ -917,7 +918,7 @@ def _sort_key(cells: list[str]) -> tuple[Any, ...]:
 
 
 def _os_error(path: Path, action: str, exc: OSError) -> InvalidInput | Unavailable:
-    message = f"{path}: cannot {action} ({exc.strerror or exc})"
+    message = f"{_clean(str(path))}: cannot {action} ({exc.strerror or exc})"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
         return Unavailable(message)
     return InvalidInput(message)
@@ -931,14 +932,14 @@ def export_dir(uow: UnitOfWork, directory: Path, *, overwrite: bool = False) -> 
     file named like one of them but for letter case is replaced too) and other files are kept.
     """
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise InvalidInput(f"{directory}: exists and is not a directory")
     present: dict[str, Path] = {}
-    if directory.is_dir():
-        try:
-            entries = sorted(directory.iterdir(), key=lambda p: p.name)
-        except OSError as exc:
-            raise _os_error(directory, "be read", exc) from None
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise InvalidInput(f"{_clean(str(directory))}: exists and is not a directory")
+        entries = sorted(directory.iterdir(), key=lambda p: p.name) if directory.is_dir() else []
+    except OSError as exc:
+        raise _os_error(directory, "be read", exc) from None
+    if entries:
         csvs = [p for p in entries if p.name.casefold().endswith(".csv")]
         if csvs and not overwrite:
             raise InvalidInput(f"{_clean(str(csvs[0]))}: already exists; export into a new or empty directory, "

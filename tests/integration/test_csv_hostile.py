@@ -484,3 +484,24 @@ def test_demo_data_still_round_trips(uow: UnitOfWork, fresh_url: str, tmp_path: 
         assert import_dir(other, DEMO_DIR / "plant").counts["items"]["inserted"] == 0
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------- calendar
+
+CALENDAR = ("period,bucket,start_date,end_date\n1,week,2027-01-04,2027-01-10\n2,week,2027-01-11,2027-01-17\n"
+            "3,week,2027-01-18,2027-01-24\n")
+
+
+def test_calendar_shifted_by_a_period_is_written_despite_unique_start_dates(uow: UnitOfWork) -> None:
+    import_texts(uow, {"calendar": CALENDAR})
+    shifted = ("period,bucket,start_date,end_date\n1,week,2027-01-11,2027-01-17\n2,week,2027-01-18,2027-01-24\n"
+               "3,week,2027-01-25,2027-01-31\n")
+    result = import_texts(uow, {"calendar": shifted})
+    assert result.counts["calendar"] == {"rows": 3, "inserted": 0, "updated": 3}
+    assert export_texts(uow)["calendar"] == shifted
+
+
+def test_imported_period_overlapping_a_stored_later_one_is_rejected(uow: UnitOfWork) -> None:
+    import_texts(uow, {"calendar": CALENDAR})
+    problems = _reject(uow, {"calendar": "period,bucket,start_date,end_date\n1,week,2027-01-04,2027-01-12\n"})
+    assert problems == ["calendar.csv:2: column end_date: period 1 ends 2027-01-12, after period 2 starts (2027-01-11)"]
