@@ -13,21 +13,23 @@ the database fails.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import errno
 import io
-import csv
 import math
 import os
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lpms.db import locks
 from lpms.db import models as m
@@ -407,10 +409,10 @@ def parse_file(spec: FileSpec, text: str, problems: _Problems, filename: str | N
                 else:
                     values[col.name] = col.default
                 continue
-            reason = _cell_problem(cell)
+            bad = _cell_problem(cell)
             try:
-                if reason:
-                    raise CellError(reason)
+                if bad:
+                    raise CellError(bad)
                 values[col.name] = col.parse(cell)
             except CellError as exc:
                 problems.add(fname, line_no, col.name, str(exc))
@@ -616,7 +618,7 @@ class _Validator:
             cal[v["period"]] = (v["start_date"], v["end_date"])
             lines[v["period"]] = row
         ordered = sorted(cal.items())
-        for (s1, (a1, b1)), (s2, (a2, b2)) in zip(ordered, ordered[1:]):
+        for (s1, (_, b1)), (s2, (a2, _)) in zip(ordered, ordered[1:]):
             if a2 <= b1:
                 if s2 in lines:
                     self.add("calendar", lines[s2], "start_date", f"period {s2} starts {a2}, before period {s1} ends ({b1})")
@@ -740,12 +742,12 @@ class _Validator:
                 product = above * data["qty"] * below
                 if MIN_NONZERO * (1 - 1e-9) <= product <= MAX_QTY_PER * (1 + 1e-9):
                     continue
-                path = " -> ".join(top_path + bottom_path)
-                if path in reported:  # one report per path, on its first line in the file
+                chain = " -> ".join(top_path + bottom_path)
+                if chain in reported:  # one report per path, on its first line in the file
                     break
-                reported.add(path)
+                reported.add(chain)
                 limit = f"at most {_limit(MAX_QTY_PER)}" if bound == "max" else f"at least {_limit(MIN_NONZERO)}"
-                self.add("bom", row, "qty_per", f"along {path} the quantities per unit multiply to {product:.6g} "
+                self.add("bom", row, "qty_per", f"along {chain} the quantities per unit multiply to {product:.6g} "
                                                 f"({limit} {bottom_path[-1]} per {top_path[0]})")
                 break
 
@@ -756,7 +758,7 @@ def _list(values: list[Any], limit: int = 5) -> str:
 
 
 def _upsert(result: ImportResult, name: str, existing: dict[Any, Any], key: Any, values: dict[str, Any],
-            factory: Callable[[], Any], session) -> Any:  # type: ignore[no-untyped-def]
+            factory: Callable[[], Any], session: Session) -> Any:
     counts = result.counts.setdefault(name, {"rows": 0, "inserted": 0, "updated": 0})
     counts["rows"] += 1
     obj = existing.get(key)
@@ -792,6 +794,7 @@ def _move_periods_aside(s, parsed, periods) -> None:  # type: ignore[no-untyped-
 
 
 def _write(s, parsed, items, wcs, periods, result: ImportResult) -> None:  # type: ignore[no-untyped-def]
+    existing: dict[Any, Any]
     for row in parsed.get("items", []):
         v = row.values
         _upsert(result, "items", items, v["code"], dict(v), m.Item, s)

@@ -28,13 +28,14 @@ def test_demo_data_loads_both_datasets(uow: UnitOfWork) -> None:
     load_demo(uow)
     with uow:
         s = uow.session
+        assert s is not None
         assert s.scalar(select(func.count()).select_from(m.Item)) == 31
         assert s.scalar(select(func.count()).select_from(m.Period)) == 12
         assert s.scalar(select(func.count()).select_from(m.WorkCenter)) == 8
         kinds = {k for (k,) in s.execute(select(m.Item.kind))}
         assert kinds == {"product", "assembly", "part", "material"}
         paper = s.scalar(select(m.Item).where(m.Item.code == "LCD-SPARE"))
-        assert paper.offset_rule == "backward"
+        assert paper is not None and paper.offset_rule == "backward"
 
 
 def test_unknown_item_is_reported_with_file_line_and_column(uow: UnitOfWork) -> None:
@@ -134,8 +135,10 @@ def test_reimport_updates_changed_rows_by_business_key(uow: UnitOfWork) -> None:
     result = import_texts(uow, {"items": "code,name,kind\nB,Renamed,part\n"})
     assert result.counts["items"] == {"rows": 1, "inserted": 0, "updated": 1}
     with uow:
-        assert uow.session.scalar(select(m.Item.name).where(m.Item.code == "B")) == "Renamed"
-        assert uow.session.scalar(select(func.count()).select_from(m.Item)) == 3
+        s = uow.session
+        assert s is not None
+        assert s.scalar(select(m.Item.name).where(m.Item.code == "B")) == "Renamed"
+        assert s.scalar(select(func.count()).select_from(m.Item)) == 3
 
 
 def test_export_import_export_gives_identical_files(uow: UnitOfWork, fresh_url: str, tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -45,7 +46,8 @@ def _in_thread(url: str, use: Callable[[UnitOfWork], Any]) -> Any:
 def _count(url: str, model: type) -> int:
     def count(uow: UnitOfWork) -> int:
         with uow:
-            return int(uow.session.scalar(select(func.count()).select_from(model)))
+            assert uow.session is not None
+            return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
     return int(_in_thread(url, count))
 
 
@@ -123,7 +125,8 @@ def test_an_import_that_cannot_get_the_lock_in_time_is_busy_and_changes_nothing(
 
     def b_only(uow: UnitOfWork) -> int:
         with uow:
-            return int(uow.session.scalar(select(func.count()).select_from(m.Item).where(m.Item.code == "B-ONLY")))
+            assert uow.session is not None
+            return int(uow.session.scalar(select(func.count()).select_from(m.Item).where(m.Item.code == "B-ONLY")) or 0)
     assert _in_thread(url, b_only) == 0
 
 
