@@ -42,6 +42,7 @@ class OrderStatus(StrEnum):
 
 
 class PlanRunStatus(StrEnum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     INFEASIBLE = "infeasible"
@@ -64,3 +65,26 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class Objective(StrEnum):
+    """The four objectives of a plan (paper section 2.1.3), in their documented order."""
+
+    LATE = "late"
+    BALANCE = "balance"
+    INVENTORY = "inventory"
+    OVERTIME = "overtime"
+
+
+class PlanMode(StrEnum):
+    WEIGHTED = "weighted"
+    PRIORITY = "priority"
+    PARETO = "pareto"
+
+
+class BalanceOn(StrEnum):
+    """What the balance objective spreads evenly over the periods."""
+
+    WORK_CENTERS = "work_centers"
+    INTERVALS = "intervals"
+    BOTH = "both"

@@ -26,6 +26,7 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 PLAN_RUN_TRANSITIONS: Mapping[PlanRunStatus, frozenset[PlanRunStatus]] = {
+    PlanRunStatus.QUEUED: frozenset({PlanRunStatus.RUNNING, PlanRunStatus.FAILED}),
     PlanRunStatus.RUNNING: frozenset({PlanRunStatus.SUCCEEDED, PlanRunStatus.INFEASIBLE, PlanRunStatus.FAILED}),
     PlanRunStatus.SUCCEEDED: frozenset({PlanRunStatus.APPROVED, PlanRunStatus.SUPERSEDED}),
     PlanRunStatus.APPROVED: frozenset({PlanRunStatus.SUPERSEDED}),

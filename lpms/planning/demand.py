@@ -139,3 +139,22 @@ def net_demand(
         result.append(nd)
         projected = available + nd - gross[i]
     return result
+
+
+def derive_demand(
+    forecast: Sequence[float],
+    orders: Sequence[OrderLine],
+    rule: OffsetRule,
+    *,
+    backward_window: int | None = None,
+    forward_window: int | None = None,
+    on_hand: float = 0.0,
+    receipts: Sequence[float] | None = None,
+    safety_stock: float | Sequence[float] = 0.0,
+) -> tuple[list[float], list[float]]:
+    """Gross and net demand of one item: the offset rule over forecast and orders, then netting.
+
+    The one composition of the paper's demand steps, used by plan runs and scenario files alike.
+    """
+    gross = gross_demand(forecast, orders, rule, backward_window, forward_window)
+    return gross, net_demand(gross, on_hand, receipts, safety_stock)
