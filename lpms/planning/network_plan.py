@@ -5,25 +5,42 @@ started in period s; it loads every work center of the chain in period s, consum
 interval's buffered inputs in period s (kit check: the complete set must be in the buffers)
 and arrives in the head's buffer in period s + lead time. Buffers hold inventory; only
 external (customer) demand may be backlogged. Materials are bought, arriving no earlier than
-their lead time. The four objectives generalise the paper's: lateness on external demand,
-balance as the sample standard deviation of each work center's load (optionally each
-interval's output), inventory per buffer, overtime minutes per work center.
+their lead time. The four objectives generalise the paper's: lateness on external demand
+(and unit-periods below a buffer's safety stock), balance as the sample standard deviation
+of each work center's load and/or each interval's output, inventory per buffer, overtime
+minutes per work center.
+
+Costs (weighted mode) follow one rule at every level: a per-item or per-work-center override
+that is given is used, otherwise the global cost is inherited -- 0 included. Priority and
+Pareto modes use no costs: every objective is its unweighted quantity (docs/scenario-format.md).
 """
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from lpms.domain.enums import ItemKind
-from lpms.domain.errors import Infeasible, InvalidInput
-from lpms.planning.network import Division, NetworkSnapshot, build_graph, divide
-from lpms.planning.optimize import NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
+from lpms.domain.errors import Infeasible
+from lpms.planning.network import Division, NetworkError, NetworkSnapshot, build_graph, divide
+from lpms.planning.optimize import (
+    NormGroup,
+    ObjectiveModel,
+    Outcome,
+    bound_label,
+    pareto_front,
+    solve_priority,
+    solve_weighted,
+    solver_report,
+)
 from lpms.planning.single import Costs
 from lpms.planning.solver import INF, Grid, LinearModel, SolverError, SolverInfeasible, SolverOptions
+
+BALANCE_ON = ("work_centers", "intervals", "both")
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,8 @@ class NetworkInfeasible(Infeasible):
 
 @dataclass
 class NetworkModel:
-    om: ObjectiveModel
+    om: ObjectiveModel  # unweighted objectives (priority and Pareto modes)
+    om_costs: ObjectiveModel  # the same model priced by the costs (weighted mode)
     division: Division
     intervals: list[str]
     buffers: list[str]
@@ -66,6 +84,7 @@ class NetworkModel:
     ot: np.ndarray  # (work centers, periods)
     load_coef: np.ndarray  # (work centers, intervals) run minutes per unit
     final_back_cols: np.ndarray
+    short: dict[str, np.ndarray] = field(default_factory=dict)  # buffer -> shortfall below safety stock
     build_seconds: float = 0.0
 
 
@@ -84,14 +103,20 @@ class NetworkPlan:
     costs: dict[str, float]
     solver: dict[str, Any]
     intervals: list[dict[str, Any]]
+    safety_shortfall: dict[str, list[float]] = field(default_factory=dict)  # buffer -> units below safety stock
 
     def to_dict(self) -> dict[str, Any]:
-        r = lambda xs: [round(v, 6) + 0.0 for v in xs]  # noqa: E731
-        rd = lambda d: {k: r(v) for k, v in d.items()}  # noqa: E731
+        def r(xs: Sequence[float]) -> list[float]:
+            return [round(v, 6) + 0.0 for v in xs]
+
+        def rd(d: dict[str, list[float]]) -> dict[str, list[float]]:
+            return {k: r(v) for k, v in d.items()}
+
         return {
             "periods": self.periods, "intervals": self.intervals,
             "interval_production": rd(self.interval_production), "item_production": rd(self.item_production),
-            "inventory": rd(self.inventory), "backlog": rd(self.backlog), "purchases": rd(self.purchases),
+            "inventory": rd(self.inventory), "backlog": rd(self.backlog), "safety_shortfall": rd(self.safety_shortfall),
+            "purchases": rd(self.purchases),
             "work_centers": {w: {"load_min": r(self.load_min[w]), "regular_min": r(self.regular_min[w]),
                                  "overtime_min": r(self.overtime_min[w])} for w in self.load_min},
             "objectives": {k: round(v, 6) for k, v in self.objectives.items()},
@@ -104,11 +129,34 @@ def _series(values: dict[str, tuple[float, ...]], key: str, n: int) -> np.ndarra
     return np.zeros(n) if v is None else np.asarray(v, dtype=float)
 
 
+def check_demand(inp: NetworkPlanInput, division: Division) -> None:
+    """External demand only on items that are not components (raises NetworkError, invalid input)."""
+    g = division.graph
+    problems = []
+    for item in sorted(inp.demand):
+        if item not in g.nodes:
+            problems.append(f"demand for unknown item {item}")
+        elif list(g.successors(item)):
+            parents = ", ".join(sorted(g.successors(item)))
+            problems.append(f"demand for {item}, a component of {parents}: {spare_part_advice(item)}")
+        elif item not in division.decoupling:  # cannot happen: an item without parents is an end product
+            problems.append(f"demand for {item}, which is not a buffer")
+    if problems:
+        raise NetworkError(problems)
+
+
+def spare_part_advice(item: str) -> str:
+    return (f"external demand is planned only on items that are not components; for spare-part demand add a "
+            f"product (e.g. {item}-SPARE) whose only component is {item} (qty 1), give it a routing (run_min may be "
+            f"0) and put the demand on that product")
+
+
 def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Division | None = None) -> NetworkModel:
     """Build the network LP in bulk (numpy index arithmetic, one COO block per kind of term)."""
     t0 = time.perf_counter()
     if division is None:
         division = divide(build_graph(inp.snapshot))
+    check_demand(inp, division)
     g = division.graph
     T = inp.periods
     periods = np.arange(T)
@@ -117,15 +165,7 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     b_index = {c: k for k, c in enumerate(buffers)}
     wcs = list(inp.snapshot.work_centers)
     w_index = {c: k for k, c in enumerate(wcs)}
-    demanded = sorted(k for k, v in inp.demand.items() if k in b_index)
-    for item in inp.demand:
-        if item not in g.nodes:
-            raise InvalidInput(f"demand for unknown item {item}")
-        if item not in b_index:
-            raise InvalidInput(f"demand for {item}, which is inside an interval (not a buffer); mark it stocked")
-        if list(g.successors(item)):
-            raise InvalidInput(f"external demand on {item}, which is also a component, is not supported; "
-                            "plan its spare-part demand through a separate product")
+    demanded = sorted(k for k in inp.demand if k in b_index)
     nI, nB, nW = len(intervals), len(buffers), len(wcs)
     lm = LinearModel()
     lead = np.array([iv.lead_time for iv in division.intervals], dtype=np.int64)
@@ -185,8 +225,13 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         for w, minutes in iv.run_min.items():
             load_coef[w_index[w], k] += minutes
     wi, ii = np.nonzero(load_coef)
-    norms: list[NormGroup] = []
-    if with_balance and inp.balance_on in ("work_centers", "both") and T >= 2:
+    # balance terms: a series that is identically zero (a work center no interval loads, an
+    # interval that cannot start within the horizon) is dropped: its norm is a constant 0 that
+    # only makes the QP degenerate
+    loaded = [k for k in range(nW) if np.any(load_coef[k] > 0)]
+    startable = [k for k in range(nI) if np.any(x_ub[k] > 0)]
+    groups: list[tuple[NormGroup, float]] = []  # (unit group, cost per unit of standard deviation)
+    if with_balance and inp.balance_on in ("work_centers", "both") and T >= 2 and loaded:
         load = lm.add_cols(Grid("load", wcs, T), -INF, INF).reshape(nW, T)
         lrows = lm.add_rows(Grid("load", wcs, T), 0.0, 0.0).reshape(nW, T)
         lm.add_coefs(lrows, load, 1.0)
@@ -194,44 +239,58 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         crows = lm.add_rows(Grid("capacity", wcs, T), -INF, reg.ravel()).reshape(nW, T)
         lm.add_coefs(crows, load, 1.0)
         lm.add_coefs(crows, ot, -1.0)
-        norms += _deviation_groups(lm, "wc", wcs, load, T, [_wc_cost(inp, w, "balance") for w in wcs])
+        names = [wcs[k] for k in loaded]
+        for grp, w in zip(_deviation_groups(lm, "wc", names, load[loaded], T), names):
+            groups.append((grp, wc_cost(inp, w, "balance")))
     else:
         crows = lm.add_rows(Grid("capacity", wcs, T), -INF, reg.ravel()).reshape(nW, T)
         lm.add_coefs(crows[wi][:, :], x[ii][:, :], load_coef[wi, ii][:, None])
         lm.add_coefs(crows, ot, -1.0)
-    if with_balance and inp.balance_on in ("intervals", "both") and T >= 2:
-        weights = [inp.costs.balance if inp.costs.balance > 0 else 1.0] * nI
-        norms += _deviation_groups(lm, "iv", intervals, x, T, weights)
+    if with_balance and inp.balance_on in ("intervals", "both") and T >= 2 and startable:
+        names = [intervals[k] for k in startable]
+        for grp in _deviation_groups(lm, "iv", names, x[startable], T):
+            groups.append((grp, inp.costs.balance))  # intervals have no override level: the global cost
 
     # safety stock of buffers without external demand: soft, shortfall priced as lateness
-    short_cols = []
-    for item, level in inp.safety_stock.items():
+    short: dict[str, np.ndarray] = {}
+    for item, level in sorted(inp.safety_stock.items()):
         if level > 0 and item in b_index and item not in inp.demand:
             s = lm.add_cols(Grid("short", [item], T), 0.0, INF)
             r = lm.add_rows(Grid("safety", [item], T), level, INF)
             lm.add_coefs(r, inv[b_index[item]], 1.0)
             lm.add_coefs(r, s, 1.0)
-            short_cols.append((item, s))
+            short[item] = s
     model = lm.compile()
-    linear = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
-    for item, cols in back.items():
-        linear["late"][cols] = _item_cost(inp, item, "late")
-    for item, cols in short_cols:
-        linear["late"][cols] = _item_cost(inp, item, "late")
+    units = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
+    priced = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
+    for item, cols in [*back.items(), *short.items()]:
+        units["late"][cols] = 1.0
+        priced["late"][cols] = item_cost(inp, item, "late")
     for item in buffers:
-        linear["inventory"][inv[b_index[item]]] = _item_cost(inp, item, "inventory")
+        units["inventory"][inv[b_index[item]]] = 1.0
+        priced["inventory"][inv[b_index[item]]] = item_cost(inp, item, "inventory")
     for w in wcs:
-        linear["overtime"][ot[w_index[w]]] = _wc_cost(inp, w, "overtime")
+        units["overtime"][ot[w_index[w]]] = 1.0
+        priced["overtime"][ot[w_index[w]]] = wc_cost(inp, w, "overtime")
+    # tie-break (docs/planning.md): among optimal plans, start production and buy as late as possible
+    tiebreak = np.zeros(model.ncols)
+    later = (T - 1 - periods).astype(float)
+    tiebreak[x] = later[None, :]
+    for cols in buy.values():
+        tiebreak[cols] = later
+    om = ObjectiveModel(model, units, [grp for grp, _ in groups], tiebreak)
+    om_costs = ObjectiveModel(model, priced, [NormGroup(grp.cols, grp.scale * cost, grp.label)
+                                             for grp, cost in groups if cost > 0], tiebreak)
     final_back = np.array([cols[-1] for cols in back.values()], dtype=np.int64)
-    nm = NetworkModel(ObjectiveModel(model, linear, norms), division, intervals, buffers, wcs, T, x, inv, back, buy,
-                      ot, load_coef, final_back)
+    nm = NetworkModel(om, om_costs, division, intervals, buffers, wcs, T, x, inv, back, buy, ot, load_coef, final_back,
+                      short)
     nm.build_seconds = time.perf_counter() - t0
     return nm
 
 
-def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: np.ndarray, T: int,
-                      weights: Sequence[float]) -> list[NormGroup]:
-    """d[k,t] = values[k,t] - mean_k, with mean_k a column: sparse rows, one norm group per k."""
+def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: np.ndarray, T: int) -> list[NormGroup]:
+    """d[k,t] = values[k,t] - mean_k, with mean_k a column: sparse rows, one norm group per k
+    (scale 1 / sqrt(T - 1): the sample standard deviation)."""
     n = len(names)
     mean = lm.add_cols([f"mean[{tag},{c}]" for c in names], -INF, INF)
     dev = lm.add_cols(Grid(f"dev[{tag}]", list(names), T), -INF, INF).reshape(n, T)
@@ -242,41 +301,42 @@ def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: n
     lm.add_coefs(drows, dev, 1.0)
     lm.add_coefs(drows, values, -1.0)
     lm.add_coefs(drows, np.repeat(mean[:, None], T, axis=1), 1.0)
-    return [NormGroup(dev[k], weights[k] / math.sqrt(T - 1), f"{tag}:{names[k]}") for k in range(n) if weights[k] > 0]
+    return [NormGroup(dev[k], 1.0 / math.sqrt(T - 1), f"{tag}:{names[k]}") for k in range(n)]
 
 
 def _cost(overrides: dict[str, dict[str, float]], name: str, key: str, base: float) -> float:
-    """A per-item or per-work-center cost: the override, else the global cost; an objective
-    with no cost at all still gets unit coefficients so priority mode can minimise it."""
-    override = overrides.get(name, {}).get(key)
-    if override is not None:
-        return float(override)
-    return base if base > 0 else 1.0
+    """The one rule for every cost and override level: an override that is given (any value,
+    0 included) is used; otherwise the global cost is inherited (0 included)."""
+    return float(overrides.get(name, {}).get(key, base))
 
 
-def _item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
-    return _cost(inp.item_costs, item, key, getattr(inp.costs, key))
+def item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
+    """Cost per unit of ``late`` (per period delayed or below safety stock) or ``inventory`` of an item."""
+    return _cost(inp.item_costs, item, key, float(getattr(inp.costs, key)))
 
 
-def _wc_cost(inp: NetworkPlanInput, wc: str, key: str) -> float:
-    return _cost(inp.work_center_costs, wc, key, getattr(inp.costs, key))
+def wc_cost(inp: NetworkPlanInput, wc: str, key: str) -> float:
+    """Cost per overtime minute (``overtime``) or per minute of load standard deviation (``balance``)."""
+    return _cost(inp.work_center_costs, wc, key, float(getattr(inp.costs, key)))
 
 
-def _weights(inp: NetworkPlanInput) -> dict[str, float]:
-    """Objective vectors carry the (overridden) costs; weight 1 switches an objective on."""
-    w = {}
-    for key in ("late", "inventory", "overtime", "balance"):
-        on = getattr(inp.costs, key) > 0 or any(key in c for c in inp.item_costs.values()) or \
-            any(key in c for c in inp.work_center_costs.values())
-        w[key] = 1.0 if on else 0.0
-    return w
+def _balance_priced(inp: NetworkPlanInput) -> bool:
+    """Whether weighted mode has any balance cost at all."""
+    on_wc = inp.balance_on in ("work_centers", "both") and any(
+        wc_cost(inp, w, "balance") > 0 for w in inp.snapshot.work_centers)
+    on_iv = inp.balance_on in ("intervals", "both") and inp.costs.balance > 0
+    return on_wc or on_iv
 
 
 def plan_network(inp: NetworkPlanInput, options: SolverOptions = SolverOptions(), mode: str = "weighted",
                  priority: Sequence[str] = (), pareto: Sequence[str] = ()) -> NetworkPlan | list[NetworkPlan]:
     """Plan the network (weighted, priority or pareto mode). Raises NetworkInfeasible with an explanation."""
-    weights = _weights(inp)
-    with_balance = weights["balance"] > 0 or "balance" in priority or "balance" in pareto
+    if inp.balance_on not in BALANCE_ON:
+        raise NetworkError([f"balance_on {inp.balance_on!r} is not one of {', '.join(BALANCE_ON)}"])
+    if mode == "weighted":
+        with_balance = _balance_priced(inp)
+    else:
+        with_balance = "balance" in priority or "balance" in pareto
     nm = build_network_model(inp, with_balance)
     try:
         if mode == "priority":
@@ -285,56 +345,91 @@ def plan_network(inp: NetworkPlanInput, options: SolverOptions = SolverOptions()
             hold = [] if "late" in pareto else ["late"]
             outs = pareto_front(nm.om, pareto[0], pareto[1], options, hold)
         else:
-            outs = [solve_weighted(nm.om, weights, options)]
+            weights = {"late": 1.0, "inventory": 1.0, "overtime": 1.0, "balance": 1.0 if nm.om_costs.norms else 0.0}
+            outs = [solve_weighted(nm.om_costs, weights, options)]
     except SolverInfeasible:
         raise NetworkInfeasible(explain_infeasibility(inp, nm, options)) from None
-    plans = [_extract(inp, nm, o) for o in outs]
+    plans = [_extract(inp, nm, o, options, mode == "weighted") for o in outs]
     return plans if mode == "pareto" else plans[0]
 
 
-def _extract(inp: NetworkPlanInput, nm: NetworkModel, out: Outcome) -> NetworkPlan:
+def _std(a: np.ndarray) -> float:
+    return float(np.std(a, ddof=1)) if len(a) >= 2 else 0.0
+
+
+def price_plan(inp: NetworkPlanInput, production: dict[str, np.ndarray], load: dict[str, np.ndarray],
+               inventory: dict[str, np.ndarray], backlog: dict[str, np.ndarray],
+               shortfall: dict[str, np.ndarray]) -> tuple[dict[str, float], dict[str, float]]:
+    """The objective values and costs of a plan, recomputed from its quantities (docs/scenario-format.md).
+
+    late: backlog unit-periods of external demand plus unit-periods below a buffer's safety
+    stock; inventory: buffer unit-periods; overtime: minutes above regular capacity; balance:
+    the sample standard deviations of the series named by ``balance_on`` (work-center loads,
+    interval outputs). Costs: each quantity times its item's / work center's cost (override
+    given, else global); interval balance at the global balance cost."""
+    T = inp.periods
+    overtime = {w: np.maximum(load[w] - _series(inp.regular_min, w, T), 0.0) for w in load}
+    wc_on = inp.balance_on in ("work_centers", "both")
+    iv_on = inp.balance_on in ("intervals", "both")
+    objectives = {
+        "late": float(sum(v.sum() for v in backlog.values()) + sum(v.sum() for v in shortfall.values())),
+        "inventory": float(sum(v.sum() for v in inventory.values())),
+        "overtime": float(sum(v.sum() for v in overtime.values())),
+        "balance": (sum(_std(v) for v in load.values()) if wc_on else 0.0) +
+                   (sum(_std(v) for v in production.values()) if iv_on else 0.0),
+    }
+    costs = {
+        "late": float(sum(item_cost(inp, b, "late") * v.sum() for b, v in [*backlog.items(), *shortfall.items()])),
+        "inventory": float(sum(item_cost(inp, b, "inventory") * v.sum() for b, v in inventory.items())),
+        "overtime": float(sum(wc_cost(inp, w, "overtime") * v.sum() for w, v in overtime.items())),
+        "balance": (sum(wc_cost(inp, w, "balance") * _std(v) for w, v in load.items()) if wc_on else 0.0) +
+                   (sum(inp.costs.balance * _std(v) for v in production.values()) if iv_on else 0.0),
+    }
+    costs["total"] = sum(costs.values())
+    return objectives, costs
+
+
+def _extract(inp: NetworkPlanInput, nm: NetworkModel, out: Outcome, options: SolverOptions, weighted: bool) -> NetworkPlan:
     x = out.x
     T = nm.periods
-    snap = lambda a: np.where(np.abs(a - np.round(a)) <= 1e-6, np.round(a), a) + 0.0  # noqa: E731
+
+    def snap(a: np.ndarray) -> np.ndarray:
+        return np.asarray(np.where(np.abs(a - np.round(a)) <= 1e-6, np.round(a), a) + 0.0, dtype=float)
+
     prod = snap(x[nm.x])
     interval_production = {c: prod[k].tolist() for k, c in enumerate(nm.intervals)}
     item_production: dict[str, list[float]] = {}
     for k, iv in enumerate(nm.division.intervals):
         for m in iv.members:
             item_production[m] = snap(prod[k] * iv.multiplier[m]).tolist()
-    inventory = {b: snap(x[nm.inv[k]]).tolist() for k, b in enumerate(nm.buffers)}
-    backlog = {b: snap(x[c]).tolist() for b, c in nm.back.items()}
+    # inventory and backlog from the buffer position (inventory - backlog), so a plan never
+    # reports stock and backlog of one item at once
+    position = {b: x[nm.inv[k]] - (x[nm.back[b]] if b in nm.back else 0.0) for k, b in enumerate(nm.buffers)}
+    inv_arr = {b: snap(np.maximum(p, 0.0)) for b, p in position.items()}
+    back_arr = {b: snap(np.maximum(-position[b], 0.0)) for b in nm.back}
+    short_arr = {b: snap(np.maximum(inp.safety_stock[b] - inv_arr[b], 0.0)) for b in nm.short}
     purchases = {b: snap(x[c]).tolist() for b, c in nm.buy.items()}
     load = snap(nm.load_coef @ prod) if len(nm.work_centers) else np.zeros((0, T))
+    load_by_wc = {w: load[k] for k, w in enumerate(nm.work_centers)}
     reg = {w: list(_series(inp.regular_min, w, T)) for w in nm.work_centers}
     overtime = {w: snap(np.maximum(load[k] - np.asarray(reg[w]), 0.0)).tolist() for k, w in enumerate(nm.work_centers)}
-    std = lambda a: float(np.std(a, ddof=1)) if len(a) >= 2 else 0.0  # noqa: E731
-    objectives = {
-        "late": float(sum(sum(v) for v in backlog.values())),
-        "inventory": float(sum(sum(v) for v in inventory.values())),
-        "overtime": float(sum(sum(v) for v in overtime.values())),
-        "balance": float(sum(std(load[k]) for k in range(len(nm.work_centers)))),
-    }
-    # priced exactly as the weighted objective: an objective is on only when _weights says so
-    on = _weights(inp)
-    costs = {
-        "late": sum(_item_cost(inp, b, "late") * sum(v) for b, v in backlog.items()) if on["late"] else 0.0,
-        "inventory": sum(_item_cost(inp, b, "inventory") * sum(v) for b, v in inventory.items()) if on["inventory"] else 0.0,
-        "overtime": sum(_wc_cost(inp, w, "overtime") * sum(v) for w, v in overtime.items()) if on["overtime"] else 0.0,
-        "balance": (sum(_wc_cost(inp, w, "balance") * std(load[k]) for k, w in enumerate(nm.work_centers))
-                    if on["balance"] else 0.0),
-    }
-    costs["total"] = sum(costs.values())
+    objectives, costs = price_plan(inp, {c: prod[k] for k, c in enumerate(nm.intervals)}, load_by_wc, inv_arr,
+                                   back_arr, short_arr)
+    if weighted:
+        report = solver_report(out, costs["total"], "costs.total", options)
+    else:
+        report = solver_report(out, sum(w * objectives[k] for k, w in out.weights.items()), bound_label(out.weights),
+                               options)
     model = nm.om.model
-    solver = {"status": "optimal", "gap_rel": out.gap_rel, "lower_bound": out.lower_bound, "rows": model.nrows,
-              "columns": model.ncols, "nonzeros": int(len(model.value)), "build_seconds": round(nm.build_seconds, 4),
-              **out.stats}
+    solver = {**report, "rows": model.nrows, "columns": model.ncols, "nonzeros": int(len(model.value)),
+              "build_seconds": round(nm.build_seconds, 4), **out.stats}
     intervals = [{"code": iv.code, "head": iv.head, "members": list(iv.members), "lead_time": iv.lead_time,
                   "kit_check": iv.is_kitting, "inputs": iv.inputs, "cut": list(iv.cut_reasons)}
                  for iv in nm.division.intervals]
-    return NetworkPlan(T, interval_production, item_production, inventory, backlog, purchases,
+    return NetworkPlan(T, interval_production, item_production, {b: v.tolist() for b, v in inv_arr.items()},
+                       {b: v.tolist() for b, v in back_arr.items()}, purchases,
                        {w: load[k].tolist() for k, w in enumerate(nm.work_centers)}, reg, overtime,
-                       objectives, costs, solver, intervals)
+                       objectives, costs, solver, intervals, {b: v.tolist() for b, v in short_arr.items()})
 
 
 def minutes_per_unit(division: Division) -> dict[str, dict[str, float]]:
@@ -393,10 +488,11 @@ def explain_infeasibility(inp: NetworkPlanInput, nm: NetworkModel, options: Solv
     return details or ["the model is infeasible for a reason other than capacity (check stock, receipts and lead times)"]
 
 
-def _ranges(values: Sequence[int]) -> str:
+def _ranges(values: Sequence[int] | np.ndarray) -> str:
     out = []
     start = prev = None
-    for v in list(values) + [None]:  # type: ignore[list-item]
+    seq: list[int | None] = [int(v) for v in values]
+    for v in seq + [None]:
         if start is None:
             start = prev = v
         elif v is not None and v == prev + 1:  # type: ignore[operator]

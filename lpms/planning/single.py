@@ -7,15 +7,26 @@ LQ/KQ from the cumulative balance, AQ_i = max(Q_i - NQ_i, 0), S the sample std o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from lpms.domain.enums import OffsetRule
 from lpms.domain.errors import Infeasible, InvalidInput
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
-from lpms.planning.optimize import OBJECTIVES, NormGroup, ObjectiveModel, Outcome, pareto_front, solve_priority, solve_weighted
+from lpms.planning.optimize import (
+    OBJECTIVES,
+    NormGroup,
+    ObjectiveModel,
+    Outcome,
+    bound_label,
+    pareto_front,
+    solve_priority,
+    solve_weighted,
+    solver_report,
+)
 from lpms.planning.solver import INF, LinearModel, SolverOptions
 
 
@@ -173,7 +184,10 @@ def build_model(net: Sequence[float], regular: Sequence[float], overtime: Sequen
     lm.add_coefs(rows, q, 1.0)
     lm.add_coefs(rows, ot, -1.0)
     norms = []
-    if n >= 2:
+    # the standard deviation term is dropped when production is forced to zero (no capacity, or
+    # nothing to make): an identically zero norm only makes the QP degenerate
+    produces = bool(np.any(cap > 0)) and total > 0  # sum Q <= total and Q >= 0
+    if n >= 2 and produces:
         mean = lm.add_cols([f"mean[{name}]"], -INF, INF)
         dev = lm.add_cols([f"dev[{name},{i}]" for i in per], -INF, INF)
         row = lm.add_rows([f"mean[{name}]"], 0.0, 0.0)
@@ -190,7 +204,10 @@ def build_model(net: Sequence[float], regular: Sequence[float], overtime: Sequen
         c = np.zeros(model.ncols)
         c[cols] = 1.0
         linear[key] = c
-    return SingleItemModel(ObjectiveModel(model, linear, norms), q)
+    # tie-break (docs/planning.md): among optimal plans, produce as late as possible
+    tiebreak = np.zeros(model.ncols)
+    tiebreak[q] = np.arange(n - 1, -1, -1, dtype=float)
+    return SingleItemModel(ObjectiveModel(model, linear, norms, tiebreak), q)
 
 
 def evaluate_plan(net: Sequence[float], regular: Sequence[float], production: Sequence[float],
@@ -207,8 +224,11 @@ def evaluate_plan(net: Sequence[float], regular: Sequence[float], production: Se
     w = costs.as_weights()
     cost = {k: w[k] * objectives[k] for k in OBJECTIVES}
     cost["total"] = sum(cost.values())
-    clean = lambda a: [_snap(v) for v in a]  # noqa: E731
-    return clean(inventory), clean(backlog), clean(overtime), objectives, cost
+    return _clean(inventory), _clean(backlog), _clean(overtime), objectives, cost
+
+
+def _clean(values: np.ndarray) -> list[float]:
+    return [_snap(float(v)) for v in values]
 
 
 def _demand(scn: SingleItemScenario) -> tuple[list[float], list[float]]:
@@ -217,10 +237,15 @@ def _demand(scn: SingleItemScenario) -> tuple[list[float], list[float]]:
     return gross, net
 
 
-def _to_plan(scn: SingleItemScenario, gross: list[float], net: list[float], out: Outcome, q_cols: np.ndarray) -> SingleItemPlan:
+def _to_plan(scn: SingleItemScenario, gross: list[float], net: list[float], out: Outcome, q_cols: np.ndarray,
+             options: SolverOptions, weighted: bool) -> SingleItemPlan:
     production = [_snap(v) for v in out.x[q_cols]]
     inventory, backlog, overtime, objectives, costs = evaluate_plan(net, scn.regular_capacity, production, scn.costs)
-    solver = {"status": "optimal", "gap_rel": out.gap_rel, "lower_bound": out.lower_bound, **out.stats}
+    if weighted:
+        value, bound_of = costs["total"], "costs.total"
+    else:
+        value, bound_of = sum(w * objectives[k] for k, w in out.weights.items()), bound_label(out.weights)
+    solver = {**solver_report(out, value, bound_of, options), **out.stats}
     return SingleItemPlan(gross, net, list(scn.regular_capacity), list(scn.overtime_capacity), production,
                           inventory, backlog, overtime, costs, objectives, solver)
 
@@ -238,14 +263,14 @@ def _prepare(scn: SingleItemScenario) -> tuple[list[float], list[float], SingleI
 def plan_weighted(scn: SingleItemScenario, options: SolverOptions = SolverOptions()) -> SingleItemPlan:
     """Plan with the cost coefficients L, J, K, A of ``scn.costs``. Raises PlanInfeasible."""
     gross, net, sm = _prepare(scn)
-    return _to_plan(scn, gross, net, solve_weighted(sm.om, scn.costs.as_weights(), options), sm.q)
+    return _to_plan(scn, gross, net, solve_weighted(sm.om, scn.costs.as_weights(), options), sm.q, options, True)
 
 
 def plan_priority(scn: SingleItemScenario, order: Sequence[str], options: SolverOptions = SolverOptions()) -> SingleItemPlan:
     """Plan by objective priority (lexicographic), no cost coefficients needed. Raises PlanInfeasible."""
     check_objectives(order)
     gross, net, sm = _prepare(scn)
-    return _to_plan(scn, gross, net, solve_priority(sm.om, order, options), sm.q)
+    return _to_plan(scn, gross, net, solve_priority(sm.om, order, options), sm.q, options, False)
 
 
 def plan_pareto(scn: SingleItemScenario, first: str, second: str, options: SolverOptions = SolverOptions(),
@@ -256,7 +281,8 @@ def plan_pareto(scn: SingleItemScenario, first: str, second: str, options: Solve
         raise InvalidInput("the Pareto sweep needs two different objectives")
     gross, net, sm = _prepare(scn)
     hold = [] if "late" in (first, second) else ["late"]
-    return [_to_plan(scn, gross, net, o, sm.q) for o in pareto_front(sm.om, first, second, options, hold, max_points)]
+    return [_to_plan(scn, gross, net, o, sm.q, options, False)
+            for o in pareto_front(sm.om, first, second, options, hold, max_points)]
 
 
 def check_objectives(names: Sequence[str]) -> None:

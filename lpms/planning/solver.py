@@ -12,8 +12,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import highspy
 import numpy as np
@@ -89,6 +89,10 @@ class SolverInfeasible(SolverError, Infeasible):
     """HiGHS proved the model infeasible."""
 
 
+class SolverTimeLimit(SolverError):
+    """A solve reached its time (or iteration) limit before HiGHS proved an optimum."""
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     time_limit_s: float = 300.0
@@ -100,6 +104,9 @@ class SolverOptions:
     # stalls); above this size the balance term is solved by warm-started cutting planes
     qp_max_columns: int = 5000
     balance_time_limit_s: float = 60.0  # budget for those cutting planes; the gap reached is reported
+    # a QP solve that needs more simplex iterations than this per column is cycling: the balance
+    # term then falls back to cutting planes (HiGHS's QP solver can cycle on degenerate models)
+    qp_iterations_per_column: int = 50
 
 
 class Grid:
@@ -164,8 +171,10 @@ class LinearModel:
         self._c.append(c.ravel().copy())
         self._v.append(v.ravel().copy())
 
-    def compile(self) -> "CompiledModel":
-        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+    def compile(self) -> CompiledModel:
+        def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
         r, c, v = cat(self._r, np.int64), cat(self._c, np.int64), cat(self._v, float)
         keep = v != 0.0
         r, c, v = r[keep], c[keep], v[keep]
@@ -313,14 +322,49 @@ class Runner:
             worst = max(worst, float(np.max(below, initial=0.0)), float(np.max(above, initial=0.0)))
         return worst
 
-    def solve(self, residual_tol: float | None = None) -> SolveResult:
+    def set_option(self, name: str, value: bool | int | float | str) -> None:
+        self.highs.setOptionValue(name, value)
+
+    def solution(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Column values, row activities, reduced costs and row duals of the last solve."""
+        sol = self.highs.getSolution()
+        return (np.array(sol.col_value), np.array(sol.row_value), np.array(sol.col_dual), np.array(sol.row_dual))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Column lower/upper bounds, row lower/upper bounds and column costs as HiGHS holds them."""
+        lp = self.highs.getLp()
+        return (np.array(lp.col_lower_), np.array(lp.col_upper_), np.array(lp.row_lower_), np.array(lp.row_upper_),
+                np.array(lp.col_cost_))
+
+    def fix_cols(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        if len(cols):
+            self.highs.changeColsBounds(len(cols), cols, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+
+    def fix_rows(self, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            self.highs.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
+                len(rows), rows, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+
+    def solve(self, residual_tol: float | None = None, time_limit: float | None = None) -> SolveResult:
         """Run HiGHS. With ``residual_tol``, a point HiGHS's QP solver flags as "Solve error" only
         because of tiny primal residuals is accepted when our own check finds them below the
-        tolerance (seen on degenerate QPs whose feasible set is nearly a single point)."""
+        tolerance (seen on degenerate QPs whose feasible set is nearly a single point).
+
+        ``time_limit`` (seconds) caps this solve below the options' limit. Raises
+        SolverInfeasible, SolverTimeLimit (time or iteration limit) or SolverError."""
+        limit = float(self.options.time_limit_s) if time_limit is None else min(float(self.options.time_limit_s),
+                                                                                 max(0.0, float(time_limit)))
+        if limit <= 0.0:
+            raise SolverTimeLimit("HiGHS was not started: the time limit is used up")
         # HiGHS's time limit counts the instance's cumulative run time: give each solve its own
-        self.highs.setOptionValue("time_limit", float(self.highs.getRunTime() + self.options.time_limit_s))
+        self.highs.setOptionValue("time_limit", float(self.highs.getRunTime() + limit))
         t0 = time.perf_counter()
-        self.highs.run()
+        try:
+            self.highs.run()
+        except Exception as exc:  # a solver exception must reach the user as an LpmsError
+            raise SolverError(f"HiGHS failed: {type(exc).__name__}: {exc}") from exc
         dt = time.perf_counter() - t0
         self.seconds += dt
         self.solves += 1
@@ -335,6 +379,8 @@ class Runner:
                 text = self.highs.modelStatusToString(status)
                 if status == highspy.HighsModelStatus.kInfeasible:
                     raise SolverInfeasible(f"HiGHS: {text}")
+                if status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit):
+                    raise SolverTimeLimit(f"HiGHS stopped without a proven optimum: {text}")
                 raise SolverError(f"HiGHS stopped without a proven optimum: {text}")
             self.accepted_with_residual += 1
         x = np.array(self.highs.getSolution().col_value)
