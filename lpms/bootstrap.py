@@ -14,12 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lpms.db import migrate
-from lpms.db.session import UnitOfWork, make_engine, session_factory
-from lpms.domain.errors import DatabaseMissing, DatabaseUnavailable, LpmsError
+from lpms.db.session import SqlAlchemyUnitOfWork, database_error, make_engine, session_factory
+from lpms.domain.errors import DatabaseMissing, DatabaseUnavailable, InternalError, LpmsError
 from lpms.settings import Settings
 
 log = logging.getLogger("lpms")
@@ -33,8 +33,8 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -99,18 +99,16 @@ def safe_url(url: str) -> str:
 
 
 def translate_db_error(exc: BaseException, url: str = "") -> LpmsError:
-    """A driver or SQLAlchemy error as a domain error with a one-line message."""
+    """A driver or SQLAlchemy error as a domain error with a one-line message naming the database."""
     if isinstance(exc, LpmsError):
         return exc
-    where = f"database {safe_url(url)}: " if url else "database: "
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        text = str(exc.orig).strip().splitlines()
-        detail = text[0] if text else type(exc.orig).__name__
-        if "locked" in detail or "could not obtain lock" in detail or "deadlock" in detail:
-            return DatabaseUnavailable(f"{where}busy ({detail}); try again")
-        return DatabaseUnavailable(where + detail)
-    first = str(exc).strip().splitlines()
-    return DatabaseUnavailable(where + (first[0] if first else type(exc).__name__))
+    if not isinstance(exc, SQLAlchemyError):
+        return InternalError(f"{type(exc).__name__}: {exc}")
+    err = database_error(exc)
+    if isinstance(err, DatabaseUnavailable) and url:
+        detail = str(err).removeprefix("database unavailable: ")
+        return DatabaseUnavailable(f"database {safe_url(url)}: {detail}")
+    return err
 
 
 def configure_logging(settings: Settings) -> None:

@@ -72,7 +72,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from lpms.services.csv_io import export_dir
 
-    paths = with_database(args, lambda uow, _s: export_dir(uow, Path(args.directory)))
+    paths = with_database(args, lambda uow, _s: export_dir(uow, Path(args.directory), overwrite=args.overwrite))
     print(f"exported {len(paths)} files to {args.directory}")
     return 0
 
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", metavar="DIR")
     p = add("export", "Export all master data, demand and stock as CSV files into DIR.", cmd_export)
     p.add_argument("directory", metavar="DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace CSV files already in DIR")
 
     from lpms import cli_plan
 

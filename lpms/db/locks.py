@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from lpms.domain.errors import Busy
+from lpms.domain.errors import Busy, InternalError
 
 IMPORT = "lpms.import"
 _POLL_S = 0.05
@@ -40,7 +40,7 @@ def acquire(session: Session, name: str, *, timeout: float, busy_message: str) -
     elif dialect == "sqlite":
         _acquire_sqlite(session, timeout, busy_message)
     else:  # pragma: no cover - LPMS supports SQLite and PostgreSQL only
-        raise NotImplementedError(f"no lock implementation for {dialect}")
+        raise InternalError(f"named locks are not available on {dialect}")
 
 
 def _acquire_postgresql(session: Session, key: int, timeout: float, busy_message: str) -> None:

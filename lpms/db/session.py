@@ -40,32 +40,51 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
 
 
-class UnitOfWork:
-    """``with uow: ...; uow.commit()`` -- leaving the block without commit rolls back."""
+class SqlAlchemyUnitOfWork:
+    """``with uow: ...; uow.commit()`` -- leaving the block without commit rolls back.
+
+    Inside the block the session and the repositories (``planning``, ``plan_runs``, ``audit``,
+    ``master_data``) are available; none of them commits. Implements
+    ``lpms.services.unit_of_work.UnitOfWork``.
+    """
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._factory = session_factory
-        self.session: Session | None = None
+        self._session: Session | None = None
 
-    def __enter__(self) -> UnitOfWork:
-        self.session = self._factory()
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise InternalError("the database session is used outside 'with uow'")
+        return self._session
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        from lpms.db.repositories import AuditLog, MasterData, PlanningReader, PlanRuns
+
+        self._session = self._factory()
+        self.planning = PlanningReader(self._session)
+        self.plan_runs = PlanRuns(self._session)
+        self.audit = AuditLog(self._session)
+        self.master_data = MasterData(self._session)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self.session is not None
+        session, self._session = self._session, None
+        if session is None:
+            return
         try:
-            self.session.rollback()
+            session.rollback()
         finally:
-            self.session.close()
-            self.session = None
+            session.close()
 
     def commit(self) -> None:
-        assert self.session is not None, "commit outside 'with uow'"
         self.session.commit()
 
     def rollback(self) -> None:
-        assert self.session is not None
         self.session.rollback()
+
+
+UnitOfWork = SqlAlchemyUnitOfWork
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
