@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lpms.domain.enums import OffsetRule
+from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
-from lpms.planning.demand import OrderLine
+from lpms.planning.demand import OrderLine, gross_demand, net_demand
+from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
+from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, spare_part_advice
 from lpms.planning.single import Costs, SingleItemScenario
 
 
@@ -40,6 +42,50 @@ def _series(data: dict[str, Any], key: str, n: int | None) -> tuple[float, ...]:
     return out
 
 
+def parse_orders(raw_orders: Any, prefix: str, n: int) -> list[OrderLine]:
+    """Customer orders ``[{"period": P, "quantity": Q}]``; keys named with ``prefix`` (e.g. ``demand.P.``)."""
+    if not isinstance(raw_orders, list):
+        raise ScenarioError(f"key '{prefix}orders': must be a list of {{\"period\": P, \"quantity\": Q}}")
+    orders = []
+    for i, o in enumerate(raw_orders):
+        where = f"{prefix}orders[{i + 1}]"
+        if not isinstance(o, dict) or set(o) - {"period", "quantity"} or "period" not in o or "quantity" not in o:
+            raise ScenarioError(f"key '{where}': must be {{\"period\": P, \"quantity\": Q}}")
+        period = _number(o["period"], f"{where}.period", whole=True)
+        if not 1 <= period <= n:
+            raise ScenarioError(f"key '{where}.period': {int(period)} is out of range 1..{n}")
+        orders.append(OrderLine(int(period) - 1, _number(o["quantity"], f"{where}.quantity")))
+    return orders
+
+
+def parse_offset_rule(value: Any, where: str) -> OffsetRule:
+    try:
+        return OffsetRule(value)
+    except ValueError:
+        raise ScenarioError(f"key '{where}': {value!r} is not one of {', '.join(r.value for r in OffsetRule)}") from None
+
+
+def parse_window(value: Any, where: str) -> int | None:
+    return None if value is None else int(_number(value, where, whole=True))
+
+
+def parse_costs(raw_costs: Any) -> Costs:
+    """The global costs ``{"late", "balance", "inventory", "overtime"}``; a cost not given is 0."""
+    if not isinstance(raw_costs, dict):
+        raise ScenarioError("key 'costs': must be an object with late, balance, inventory, overtime")
+    bad = sorted(set(raw_costs) - set(COST_KEYS))
+    if bad:
+        raise ScenarioError(f"key 'costs.{bad[0]}': unknown cost (known: {', '.join(COST_KEYS)})")
+    return Costs(**{k: _number(raw_costs.get(k, 0), f"costs.{k}") for k in COST_KEYS})
+
+
+def _flag(data: dict[str, Any], key: str, where: str | None = None) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ScenarioError(f"key '{where or key}': must be true or false")
+    return value
+
+
 def parse_single(data: Any) -> SingleItemScenario:
     """Check a single-item scenario (a dict from JSON) and build it. Raises ScenarioError."""
     if not isinstance(data, dict):
@@ -56,43 +102,17 @@ def parse_single(data: Any) -> SingleItemScenario:
         raise ScenarioError("key 'forecast': needs at least one period")
     regular = _series(data, "regular_capacity", n)
     overtime = _series(data, "overtime_capacity", n)
-    orders = []
-    raw_orders = data.get("orders", [])
-    if not isinstance(raw_orders, list):
-        raise ScenarioError("key 'orders': must be a list of {\"period\": P, \"quantity\": Q}")
-    for i, o in enumerate(raw_orders):
-        where = f"orders[{i + 1}]"
-        if not isinstance(o, dict) or set(o) - {"period", "quantity"} or "period" not in o or "quantity" not in o:
-            raise ScenarioError(f"key '{where}': must be {{\"period\": P, \"quantity\": Q}}")
-        period = _number(o["period"], f"{where}.period", whole=True)
-        if not 1 <= period <= n:
-            raise ScenarioError(f"key '{where}.period': {int(period)} is out of range 1..{n}")
-        orders.append(OrderLine(int(period) - 1, _number(o["quantity"], f"{where}.quantity")))
-    rule_text = data.get("offset_rule", "backward")
-    try:
-        rule = OffsetRule(rule_text)
-    except ValueError:
-        raise ScenarioError(f"key 'offset_rule': {rule_text!r} is not one of {', '.join(r.value for r in OffsetRule)}") from None
-    windows = {}
-    for key in ("backward_window", "forward_window"):
-        value = data.get(key)
-        windows[key] = None if value is None else int(_number(value, key, whole=True))
+    orders = parse_orders(data.get("orders", []), "", n)
+    rule = parse_offset_rule(data.get("offset_rule", "backward"), "offset_rule")
+    windows = {key: parse_window(data.get(key), key) for key in ("backward_window", "forward_window")}
     safety: float | tuple[float, ...] = 0.0
     if isinstance(data.get("safety_stock"), list):
         safety = _series(data, "safety_stock", n)
     elif "safety_stock" in data:
         safety = _number(data["safety_stock"], "safety_stock")
     receipts = _series(data, "receipts", n) if "receipts" in data else None
-    raw_costs = data.get("costs", {"late": 100, "inventory": 1})
-    if not isinstance(raw_costs, dict):
-        raise ScenarioError("key 'costs': must be an object with late, balance, inventory, overtime")
-    bad = sorted(set(raw_costs) - set(COST_KEYS))
-    if bad:
-        raise ScenarioError(f"key 'costs.{bad[0]}': unknown cost (known: {', '.join(COST_KEYS)})")
-    costs = Costs(**{k: _number(raw_costs.get(k, 0), f"costs.{k}") for k in COST_KEYS})
-    past = data.get("allow_backlog_past_horizon", False)
-    if not isinstance(past, bool):
-        raise ScenarioError("key 'allow_backlog_past_horizon': must be true or false")
+    costs = parse_costs(data.get("costs", {"late": 100, "inventory": 1}))
+    past = _flag(data, "allow_backlog_past_horizon")
     return SingleItemScenario(
         forecast=forecast, regular_capacity=regular, overtime_capacity=overtime, orders=tuple(orders),
         offset_rule=rule, backward_window=windows["backward_window"], forward_window=windows["forward_window"],
@@ -132,13 +152,10 @@ def _per_period(value: Any, where: str, n: int) -> tuple[float, ...]:
     return (_number(value, where),) * n
 
 
-def parse_network(data: Any):  # type: ignore[no-untyped-def]
-    """Check a multi-item scenario (see docs/scenario-format.md) and build the plan input."""
-    from lpms.domain.enums import ItemKind
-    from lpms.planning.demand import gross_demand, net_demand
-    from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
-    from lpms.planning.network_plan import NetworkPlanInput
+def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+    """Check a multi-item scenario (see docs/scenario-format.md) and build the plan input.
 
+    Returns (plan input, gross demand, net demand). Raises ScenarioError naming the key."""
     if not isinstance(data, dict):
         raise ScenarioError("the scenario must be a JSON object")
     unknown = sorted(set(data) - NETWORK_KEYS)
@@ -157,31 +174,38 @@ def parse_network(data: Any):  # type: ignore[no-untyped-def]
             kind = ItemKind(it["kind"])
         except ValueError:
             raise ScenarioError(f"key '{where}.kind': {it['kind']!r} is not one of {', '.join(k.value for k in ItemKind)}") from None
-        code = str(it["code"])
+        code = _code(it["code"], f"{where}.code")
         items.append(ItemSpec(code, kind, int(_number(it.get("lead_time", 0), f"{where}.lead_time", whole=True)),
-                              bool(it.get("stocked", False))))
+                              _flag(it, "stocked", f"{where}.stocked")))
         on_hand[code] = _number(it.get("on_hand", 0), f"{where}.on_hand")
         safety[code] = _number(it.get("safety_stock", 0), f"{where}.safety_stock")
     if not items:
         raise ScenarioError("key 'items': needs at least one item")
     bom = []
     for i, raw in enumerate(_list(data, "bom")):
-        b = _obj(raw, f"bom[{i + 1}]", ("parent", "child", "qty"))
-        bom.append(BomEdge(str(b["parent"]), str(b["child"]), _number(b["qty"], f"bom[{i + 1}].qty")))
+        where = f"bom[{i + 1}]"
+        b = _obj(raw, where, ("parent", "child", "qty"))
+        bom.append(BomEdge(_code(b["parent"], f"{where}.parent"), _code(b["child"], f"{where}.child"),
+                           _number(b["qty"], f"{where}.qty")))
     ops = []
     for i, raw in enumerate(_list(data, "routings")):
-        o = _obj(raw, f"routings[{i + 1}]", ("item", "work_center", "run_min"), ("sequence", "setup_min"))
-        ops.append(OperationSpec(str(o["item"]), int(_number(o.get("sequence", 10 * (i + 1)), f"routings[{i + 1}].sequence", whole=True)),
-                                 str(o["work_center"]), _number(o["run_min"], f"routings[{i + 1}].run_min"),
-                                 _number(o.get("setup_min", 0), f"routings[{i + 1}].setup_min")))
+        where = f"routings[{i + 1}]"
+        o = _obj(raw, where, ("item", "work_center", "run_min"), ("sequence", "setup_min"))
+        ops.append(OperationSpec(_code(o["item"], f"{where}.item"),
+                                 int(_number(o.get("sequence", 10 * (i + 1)), f"{where}.sequence", whole=True)),
+                                 _code(o["work_center"], f"{where}.work_center"), _number(o["run_min"], f"{where}.run_min"),
+                                 _number(o.get("setup_min", 0), f"{where}.setup_min")))
     wcs, regular, overtime = [], {}, {}
     for i, raw in enumerate(_list(data, "work_centers")):
         w = _obj(raw, f"work_centers[{i + 1}]", ("code", "regular_min"), ("overtime_min",))
-        code = str(w["code"])
+        code = _code(w["code"], f"work_centers[{i + 1}].code")
         wcs.append(code)
         regular[code] = _per_period(w["regular_min"], f"work_centers[{i + 1}].regular_min", n)
         overtime[code] = _per_period(w.get("overtime_min", 0), f"work_centers[{i + 1}].overtime_min", n)
     codes = {it.code for it in items}
+    parents_of: dict[str, list[str]] = {}
+    for e in bom:
+        parents_of.setdefault(e.child, []).append(e.parent)
     demand_raw = data.get("demand", {})
     if not isinstance(demand_raw, dict) or not demand_raw:
         raise ScenarioError("key 'demand': must be an object item -> {forecast, orders, offset_rule}")
@@ -190,26 +214,31 @@ def parse_network(data: Any):  # type: ignore[no-untyped-def]
         where = f"demand.{code}"
         if code not in codes:
             raise ScenarioError(f"key '{where}': unknown item {code!r}")
+        if code in parents_of:
+            parents = ", ".join(sorted(set(parents_of[code])))
+            raise ScenarioError(f"key '{where}': {code} is a component of {parents}; {spare_part_advice(code)}")
         d = _obj(raw, where, (), ("forecast", "orders", "offset_rule", "backward_window", "forward_window"))
-        single = parse_single({"forecast": d.get("forecast", [0] * n), "orders": d.get("orders", []),
-                               "offset_rule": d.get("offset_rule", "backward"),
-                               "backward_window": d.get("backward_window"), "forward_window": d.get("forward_window"),
-                               "regular_capacity": [0] * n, "overtime_capacity": [0] * n})
-        if single.periods != n:
-            raise ScenarioError(f"key '{where}.forecast': has {single.periods} values, 'periods' is {n}")
-        gd = gross_demand(single.forecast, single.orders, single.offset_rule, single.backward_window, single.forward_window)
+        forecast = _per_period(d.get("forecast", 0), f"{where}.forecast", n)
+        orders = parse_orders(d.get("orders", []), f"{where}.", n)
+        rule = parse_offset_rule(d.get("offset_rule", "backward"), f"{where}.offset_rule")
+        back = parse_window(d.get("backward_window"), f"{where}.backward_window")
+        fwd = parse_window(d.get("forward_window"), f"{where}.forward_window")
+        gd = gross_demand(forecast, orders, rule, back, fwd)
         gross[code] = tuple(gd)
         net[code] = tuple(net_demand(gd, on_hand.get(code, 0.0), None, safety.get(code, 0.0)))
     receipts = {}
-    for code, raw in (data.get("receipts") or {}).items():
+    raw_receipts = data.get("receipts", {})
+    if not isinstance(raw_receipts, dict):
+        raise ScenarioError("key 'receipts': must be an object item -> per-period quantities")
+    for code, raw in raw_receipts.items():
         if code not in codes:
             raise ScenarioError(f"key 'receipts.{code}': unknown item {code!r}")
         receipts[code] = _per_period(raw, f"receipts.{code}", n)
-    base = parse_single({"forecast": [0], "regular_capacity": [0], "overtime_capacity": [0],
-                         "costs": data.get("costs", {"late": 100, "inventory": 1})}).costs
+    base = parse_costs(data.get("costs", {"late": 100, "inventory": 1}))
     overrides: dict[str, dict[str, dict[str, float]]] = {}
-    for key, allowed, known in (("item_costs", ("late", "inventory"), codes), ("work_center_costs", ("overtime", "balance"), set(wcs))):
-        table = data.get(key, {}) or {}
+    for key, allowed, known in (("item_costs", ("late", "inventory"), codes),
+                                ("work_center_costs", ("overtime", "balance"), set(wcs))):
+        table = data.get(key, {})
         if not isinstance(table, dict):
             raise ScenarioError(f"key '{key}': must be an object")
         overrides[key] = {}
@@ -219,11 +248,9 @@ def parse_network(data: Any):  # type: ignore[no-untyped-def]
             v = _obj(values, f"{key}.{code}", (), allowed)
             overrides[key][code] = {k: _number(x, f"{key}.{code}.{k}") for k, x in v.items()}
     balance_on = data.get("balance_on", "work_centers")
-    if balance_on not in ("work_centers", "intervals", "both"):
-        raise ScenarioError(f"key 'balance_on': {balance_on!r} is not one of work_centers, intervals, both")
-    past = data.get("allow_backlog_past_horizon", False)
-    if not isinstance(past, bool):
-        raise ScenarioError("key 'allow_backlog_past_horizon': must be true or false")
+    if balance_on not in BALANCE_ON:
+        raise ScenarioError(f"key 'balance_on': {balance_on!r} is not one of {', '.join(BALANCE_ON)}")
+    past = _flag(data, "allow_backlog_past_horizon")
     snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
     inp = NetworkPlanInput(snapshot=snapshot, periods=n, demand=net, regular_min=regular, overtime_min=overtime,
                            on_hand={k: v for k, v in on_hand.items() if k not in net and v},
@@ -231,3 +258,9 @@ def parse_network(data: Any):  # type: ignore[no-untyped-def]
                            costs=base, item_costs=overrides["item_costs"], work_center_costs=overrides["work_center_costs"],
                            balance_on=balance_on, allow_backlog_past_horizon=past)
     return inp, gross, net
+
+
+def _code(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise ScenarioError(f"key '{where}': must be a code (text)")
+    return str(value)
