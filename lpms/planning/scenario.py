@@ -6,7 +6,7 @@ from typing import Any
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
-from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
+from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph
 from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, spare_part_advice
 from lpms.planning.single import Costs, SingleItemScenario
 
@@ -203,6 +203,8 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
         regular[code] = _per_period(w["regular_min"], f"work_centers[{i + 1}].regular_min", n)
         overtime[code] = _per_period(w.get("overtime_min", 0), f"work_centers[{i + 1}].overtime_min", n)
     codes = {it.code for it in items}
+    snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
+    build_graph(snapshot)  # the network itself first: BOM cycles, unknown items, missing routings
     parents_of: dict[str, list[str]] = {}
     for e in bom:
         parents_of.setdefault(e.child, []).append(e.parent)
@@ -251,7 +253,6 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
     if balance_on not in BALANCE_ON:
         raise ScenarioError(f"key 'balance_on': {balance_on!r} is not one of {', '.join(BALANCE_ON)}")
     past = _flag(data, "allow_backlog_past_horizon")
-    snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
     inp = NetworkPlanInput(snapshot=snapshot, periods=n, demand=net, regular_min=regular, overtime_min=overtime,
                            on_hand={k: v for k, v in on_hand.items() if k not in net and v},
                            receipts=receipts, safety_stock={k: v for k, v in safety.items() if k not in net and v},
