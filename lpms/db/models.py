@@ -224,7 +224,7 @@ class ScheduledReceipt(Base):
 class PlanRun(Base):
     __tablename__ = "plan_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[PlanRunStatus] = mapped_column(enum_column(PlanRunStatus), default=PlanRunStatus.RUNNING)
+    status: Mapped[PlanRunStatus] = mapped_column(enum_column(PlanRunStatus), default=PlanRunStatus.QUEUED)
     mode: Mapped[str] = mapped_column(String(16), default="weighted")
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     objectives: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -232,6 +232,7 @@ class PlanRun(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     lines: Mapped[list["PlanLine"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
     loads: Mapped[list["PlanLoad"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
