@@ -61,12 +61,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps({"pareto": {"objectives": args.pareto, "points": [p.to_dict() for p in plans]}}, indent=2))
         else:
-            a, b = args.pareto
-            print(f"Pareto front: {a} against {b} ({len(plans)} efficient points; delayed delivery held at its minimum)")
-            print(f"{'#':>3} {a:>14} {b:>14}  production")
-            for i, p in enumerate(plans, 1):
-                prod = " ".join(str(v) for v in p.to_dict()["production"])
-                print(f"{i:>3} {p.to_dict()['objectives'][a]:>14} {p.to_dict()['objectives'][b]:>14}  {prod}")
+            from lpms.formats.render import single_pareto_table
+
+            print(single_pareto_table(plans, args.pareto[0], args.pareto[1]))
         return 0
     plan = plan_priority(scn, args.priority, options) if args.priority else plan_weighted(scn, options)
     if args.format == "json":
@@ -74,10 +71,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     else:
         from lpms.planning.demand import gross_demand
         from lpms.domain.enums import OffsetRule
-        from lpms.planning.report import plan_table
+        from lpms.formats.render import single_plan_table
 
         orders = gross_demand([0.0] * scn.periods, scn.orders, OffsetRule.ORDERS_ONLY)
-        print(plan_table(plan, scn.forecast, orders, scn.offset_rule.value))
+        print(single_plan_table(plan, scn.forecast, orders, scn.offset_rule.value))
     return 0
 
 
@@ -112,47 +109,13 @@ def _solve_network(data: Any, args: argparse.Namespace, options: Any) -> int:
     if args.format == "json":
         print(json.dumps({"pareto": outputs} if mode == "pareto" else outputs[0], indent=2))
         return 0
-    for k, (plan, out) in enumerate(zip(plans, outputs)):
-        if mode == "pareto":
-            print(f"--- efficient point {k + 1}: " + ", ".join(f"{o} {plan.objectives[o]:g}" for o in args.pareto))
-        print(_network_table(plan, out))
+    from lpms.formats.render import network_pareto_report, network_plan_report
+
+    if mode == "pareto":
+        print(network_pareto_report(plans, args.pareto[0], args.pareto[1], outputs, gross, net))
+    else:
+        print(network_plan_report(plans[0], gross, net, outputs[0]["levelling"]))
     return 0
-
-
-def _network_table(plan: Any, out: dict[str, Any]) -> str:
-    n = plan.periods
-    head = f"{'':28}" + "".join(f"{t + 1:>8}" for t in range(n)) + f"{'Total':>10}"
-    lines = [head]
-
-    def row(label: str, values: list[float]) -> None:
-        cells = "".join(f"{'' if abs(v) < 1e-9 else f'{v:g}':>8}" for v in values)
-        lines.append(f"{label[:28]:28}{cells}{sum(values):>10g}")
-
-    lines.append("Production (units started)")
-    for code, values in plan.interval_production.items():
-        row(f"  {code}", values)
-    lines.append("Backlog of external demand")
-    for code, values in plan.backlog.items():
-        row(f"  {code}", values)
-    lines.append("Buffer inventory")
-    for code, values in plan.inventory.items():
-        if any(values):
-            row(f"  {code}", values)
-    lines.append("Work-center load / overtime (minutes)")
-    for w in plan.load_min:
-        row(f"  {w} load", plan.load_min[w])
-        row(f"  {w} overtime", plan.overtime_min[w])
-    c = plan.costs
-    lines.append("")
-    lines.append("Costs: " + ", ".join(f"{k} {v:g}" for k, v in c.items()))
-    s = plan.solver
-    lines.append(f"Solver: HiGHS, {s.get('mode')}, {s['rows']} rows x {s['columns']} columns, "
-                 f"gap {s.get('gap_rel', 0):.2e}, {s.get('seconds', 0):.3f} s")
-    for t, lv in out["levelling"].items():
-        seq = lv["sequence"]
-        shown = " ".join(seq[:24]) + (" ..." if len(seq) > 24 else "")
-        lines.append(f"Period {t} final-assembly sequence ({'optimal' if lv['exact'] else 'goal chasing'}): {shown}")
-    return "\n".join(lines)
 
 
 def register(sub: Any) -> None:
@@ -165,9 +128,11 @@ def register(sub: Any) -> None:
     psub.required = True
     solve = psub.add_parser(
         "solve", help="solve a scenario file (JSON) and print the plan",
-        description="Solve a single-item scenario file: demand (offset rule, netting), then the four-objective "
-                    "plan (weighted costs, --priority order, or a --pareto sweep). See docs/scenario-format.md.")
-    solve.add_argument("scenario", metavar="SCENARIO.json")
+        description="Solve a scenario file, no database needed: a single item (keys forecast, orders, capacities) "
+                    "or a multi-item network (keys periods, items, bom, routings, work_centers, demand). Demand "
+                    "(offset rule, netting), then the four-objective plan: weighted costs, a --priority order, or a "
+                    "--pareto sweep. The file format is described in docs/scenario-format.md.")
+    solve.add_argument("scenario", metavar="SCENARIO.json", help="the scenario file (JSON)")
     solve.add_argument("--format", choices=["json", "table"], default="table", help="output format (default: table)")
     mode = solve.add_mutually_exclusive_group()
     mode.add_argument("--priority", type=_objective_list, metavar="OBJ,...",
@@ -212,25 +177,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if plan is None:
         print(f"plan run {run_id}: infeasible: {message}")
         return 1
-    s = plan.solver
-    o, c = plan.objectives, plan.costs
-    print(f"plan run {run_id} stored: {len(plan.intervals)} intervals, {s['rows']} rows x {s['columns']} columns, "
-          f"build {s['build_seconds']:.3f} s, solve {s['seconds']:.3f} s, gap {s['gap_rel']:.1e}")
-    print(f"objectives: delayed units {o['late']:g}, inventory unit-periods {o['inventory']:g}, "
-          f"overtime minutes {o['overtime']:g}, load std (sum over work centers) {o['balance']:.3f}")
-    print("costs: " + ", ".join(f"{k} {v:g}" for k, v in c.items()))
+    from lpms.formats.render import plan_run_report
+
+    print(plan_run_report(run_id, plan))
     return 0
 
 
 def cmd_network_show(args: argparse.Namespace) -> int:
     from lpms.cli import with_database
-    from lpms.planning.network import build_graph, describe, divide, network_svg
+    from lpms.formats.network_svg import network_svg
+    from lpms.formats.render import describe_network
+    from lpms.planning.network import build_graph, divide
     from lpms.planning.single import Costs
     from lpms.services.planning import read_snapshot
 
     snap = with_database(args, lambda uow, _s: read_snapshot(uow, Costs()))
     division = divide(build_graph(snap.plan_input.snapshot))
-    print(describe(division))
+    print(describe_network(division))
     if args.svg:
         Path(args.svg).write_text(network_svg(division), encoding="utf-8")
         print(f"picture written to {args.svg}")
