@@ -136,7 +136,7 @@ def single_plan_table(plan: Any, forecast: Sequence[float], orders: Sequence[flo
     ]
     rows: list[list[Cell]] = [[g, label, *values, _total(values)] for g, label, values in groups]
     table = Table(_period_header(n, ["", ""], "Total"), rows, labels=2, zero_shown={n + 2})
-    return "\n".join([table.render(), "", _single_summary(plan), _solver_line(plan.solver)])
+    return "\n\n".join([table.render(), _single_summary(plan), _solver_line(plan.solver)])
 
 
 def _single_summary(plan: Any) -> str:
@@ -254,7 +254,7 @@ def network_summary(plan: Any) -> str:
     ]
     note = ("(delayed and inventory in unit-periods, overtime in minutes, balance: sum of the work centers' "
             "load standard deviations)")
-    return "\n".join([Table(header, rows, blank_zero=False).render(), note, _solver_line(plan.solver)])
+    return "\n\n".join([Table(header, rows, blank_zero=False).render(), note + "\n" + _solver_line(plan.solver)])
 
 
 def _levelling_table(levelling: Mapping[str, Mapping[str, Any]]) -> str:

@@ -4,8 +4,8 @@ import pytest
 
 from lpms.domain.enums import ItemKind as K
 from lpms.domain.errors import BomCycleError
-from lpms.planning.network import (BomEdge, ItemSpec, NetworkError, NetworkSnapshot, OperationSpec, build_graph,
-                                   describe, divide, network_svg)
+from lpms.formats.render import describe_network as describe
+from lpms.planning.network import BomEdge, ItemSpec, NetworkError, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import NetworkInfeasible, NetworkPlanInput, plan_network
 from lpms.planning.single import Costs, SingleItemScenario, plan_weighted
 from lpms.planning.demand import OrderLine
@@ -87,15 +87,6 @@ def test_invalid_networks_list_every_problem() -> None:
         "routing P/10: unknown work center NOPE",
         "item S: made item (part) without routing",
     ]
-
-
-def test_svg_picture_marks_intervals_and_kit_points() -> None:
-    snap = snapshot([ItemSpec("P", K.PRODUCT), ItemSpec("X", K.PART), ItemSpec("M", K.MATERIAL)],
-                    [("P", "X", 1), ("P", "M", 1)], [op("P", "W1", 1), op("X", "W2", 1)])
-    svg = network_svg(divide(build_graph(snap)))
-    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
-    assert "◆kit" in svg and "<title>I:P</title>" in svg and "http://www.w3.org/2000/svg" in svg
-    assert "href=" not in svg  # self-contained
 
 
 # ---------------------------------------------------------------- the network plan
