@@ -19,7 +19,6 @@ draws them.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,7 +214,7 @@ def layout(division: Any) -> Layout:
     # columns: x from the left (deepest level) to the right (end products)
     column_w = [max([nodes[k].w for k in order[L]] + [MAT_W]) for L in range(n_layers)]
     column_x = [0.0] * n_layers
-    x = MARGIN
+    x = float(MARGIN)
     for L in range(n_layers - 1, -1, -1):
         column_x[L] = x
         x += column_w[L] + GUTTER
@@ -229,8 +228,9 @@ def layout(division: Any) -> Layout:
                 n.x = column_x[L] + column_w[L] - n.w
     _place(nodes, edges, order, n_layers)
     _route(nodes, edges)
-    for k, e in enumerate(edges):
-        e.color = PALETTE[sorted({ed.chain[0] for ed in edges}).index(e.chain[0]) % len(PALETTE)]
+    sources = sorted({e.chain[0] for e in edges})
+    for e in edges:
+        e.color = PALETTE[sources.index(e.chain[0]) % len(PALETTE)]
     bottom = max((n.y + n.h for n in nodes.values()), default=TOP)
     return Layout(nodes, edges, n_layers, width, bottom + 110, column_x, column_w)
 
@@ -357,7 +357,7 @@ def _place(nodes: dict[str, Node], edges: list[Edge], order: list[list[str]], n_
             nb[a].append((oa, b, ob))
             nb[b].append((ob, a, oa))
     for layer in order:  # start stacked from the top
-        y = TOP
+        y = float(TOP)
         for k in layer:
             nodes[k].y = y
             y += nodes[k].h + GAP

@@ -9,10 +9,11 @@ up down the page.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, Union
+from typing import Any
 
-Cell = Union[str, float, int, None]
+Cell = str | float | int | None
 GAP = "  "
 
 
@@ -289,7 +290,7 @@ def network_pareto_report(plans: Sequence[Any], a: str, b: str, outputs: Sequenc
     rows: list[list[Cell]] = [[str(k), p.objectives[a], p.objectives[b], p.objectives["late"], p.costs.get("total", 0.0)]
                               for k, p in enumerate(plans, 1)]
     summary = Table(["#", a, b, "delayed", "total cost"], rows, blank_zero=False,
-                    title=f"Pareto front: {a} against {b}: {len(plans)} efficient points").render()
+                    title=f"Pareto front: {a} against {b}: {len(plans)} efficient point{'s' if len(plans) != 1 else ''}").render()
     parts = [summary]
     for k, (plan, out) in enumerate(zip(plans, outputs), 1):
         head = f"=== efficient point {k} of {len(plans)}: {a} {qty(plan.objectives[a])}, {b} {qty(plan.objectives[b])} ==="
