@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lpms.db import migrate
 from lpms.db.session import SqlAlchemyUnitOfWork, database_error, make_engine, session_factory
 from lpms.domain.errors import DatabaseMissing, DatabaseUnavailable, InternalError, LpmsError
+from lpms.planning.solver import SolverOptions
 from lpms.settings import Settings
 
 log = logging.getLogger("lpms")
@@ -140,3 +141,9 @@ def write_crash_log(settings: Settings | None, text: str) -> Path:
     with open(fd, "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
     return Path(name)
+
+
+def solver_options(settings: Settings) -> SolverOptions:
+    """The solver's options as the settings give them."""
+    return SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=settings.solver_threads,
+                         gap_rel=settings.balance_gap_rel)

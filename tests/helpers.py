@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lpms.cli import DEMO_DIR
+from lpms.services.demo import DEMO_DIR
 from lpms.db.session import UnitOfWork
 from lpms.services.csv_io import export_texts, import_dir
 

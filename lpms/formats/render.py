@@ -298,12 +298,15 @@ def network_pareto_report(plans: Sequence[Any], a: str, b: str, outputs: Sequenc
     return "\n\n".join(parts)
 
 
-def plan_run_report(run_id: int, plan: Any) -> str:
-    """`lpms plan run`: the stored run's headline, one table per item and work center, objectives and costs."""
+def plan_run_report(run_id: int, plan: Any, snapshot: Any = None) -> str:
+    """`lpms plan run`: the stored run's headline, one table per item (with its gross and net demand when the
+    snapshot is given) and work center, objectives and costs."""
     s = plan.solver
     head = (f"plan run {run_id} stored: {len(plan.intervals)} intervals, {s['rows']} rows x {s['columns']} columns, "
             f"build {s['build_seconds']:.3f} s, solve {s['seconds']:.3f} s")
-    return head + "\n\n" + network_plan_report(plan)
+    gross = snapshot.gross if snapshot is not None else None
+    net = snapshot.net if snapshot is not None else None
+    return head + "\n\n" + network_plan_report(plan, gross, net)
 
 
 # ------------------------------------------------------------------ network division (text)

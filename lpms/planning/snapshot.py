@@ -99,6 +99,14 @@ class PlanningSnapshot:
     messages: tuple[str, ...] = field(default=())
 
 
+def network_snapshot(rows: PlanningRows) -> NetworkSnapshot:
+    """Items, BOM and routings as the network model takes them."""
+    return NetworkSnapshot(
+        items=tuple(ItemSpec(i.code, i.kind, i.lead_time_periods, i.stocked) for i in rows.items),
+        bom=tuple(rows.bom), operations=tuple(rows.operations), work_centers=tuple(rows.work_centers),
+    )
+
+
 def period_of(periods: Sequence[PeriodRow], day: dt.date) -> int | None:
     """0-based index of the period containing ``day``; None outside the calendar."""
     for k, p in enumerate(periods):
@@ -176,12 +184,8 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         if o.item not in product_codes:
             messages.append(f"order {o.number} is for {o.item}, which is not an end product: not planned")
 
-    network = NetworkSnapshot(
-        items=tuple(ItemSpec(i.code, i.kind, i.lead_time_periods, i.stocked) for i in rows.items),
-        bom=tuple(rows.bom), operations=tuple(rows.operations), work_centers=tuple(rows.work_centers),
-    )
     plan_input = NetworkPlanInput(
-        snapshot=network, periods=n, demand=net,
+        snapshot=network_snapshot(rows), periods=n, demand=net,
         regular_min={k: tuple(v) for k, v in regular.items()},
         overtime_min={k: tuple(v) for k, v in overtime.items()},
         on_hand={k: v for k, v in on_hand.items() if k not in product_codes},

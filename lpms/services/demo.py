@@ -1,19 +1,29 @@
-"""Summaries of what the demo database holds."""
+"""The demo plant: load the shipped CSV sets through the importer, summarise the database."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from pathlib import Path
 
-from lpms.db import models as m
-from lpms.db.session import UnitOfWork
+from lpms.db.session import SqlAlchemyUnitOfWork
+from lpms.services.csv_io import ImportResult, import_dir
+from lpms.services.unit_of_work import UnitOfWork
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_SETS = ("paper", "plant")
 
 
-def demo_summary(uow: UnitOfWork) -> str:
-    """Count the rows of the master-data and demand tables, one line."""
-    tables = [("items", m.Item), ("BOM lines", m.BomLine), ("work centers", m.WorkCenter),
-              ("operations", m.Operation), ("periods", m.Period), ("capacity rows", m.Capacity),
-              ("forecasts", m.Forecast), ("customer orders", m.CustomerOrder), ("stock rows", m.Stock),
-              ("scheduled receipts", m.ScheduledReceipt)]
+@dataclass(frozen=True)
+class DemoLoad:
+    name: str
+    result: ImportResult
+
+
+def load_demo(uow: SqlAlchemyUnitOfWork) -> list[DemoLoad]:
+    """Import every demo set (the paper's case, then the LCD plant), each all or nothing."""
+    return [DemoLoad(name, import_dir(uow, DEMO_DIR / name)) for name in DEMO_SETS]
+
+
+def database_counts(uow: UnitOfWork) -> dict[str, int]:
+    """Rows per master-data and demand table."""
     with uow:
-        assert uow.session is not None
-        counts = [f"{uow.session.scalar(select(func.count()).select_from(model))} {label}" for label, model in tables]
-    return "database holds: " + ", ".join(counts)
+        return uow.master_data.counts()

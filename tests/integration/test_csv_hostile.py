@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from lpms.cli import DEMO_DIR, main
+from lpms.cli import main
+from lpms.services.demo import DEMO_DIR
 from lpms.db import migrate
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork, make_engine, session_factory

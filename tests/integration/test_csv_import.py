@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from lpms.cli import DEMO_DIR
+from lpms.services.demo import DEMO_DIR
 from lpms.db import migrate
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork, make_engine, session_factory

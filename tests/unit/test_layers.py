@@ -9,7 +9,7 @@ from pathlib import Path
 import lpms
 
 ROOT = Path(lpms.__file__).parent
-OUTER = ("lpms.cli", "lpms.cli_plan", "lpms.bootstrap", "web", "jobs")
+OUTER = ("lpms.cli", "lpms.bootstrap", "web", "jobs")
 FRAMEWORKS = ("flask", "apscheduler", "sqlalchemy", "alembic")
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {

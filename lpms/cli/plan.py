@@ -1,16 +1,17 @@
-"""`lpms plan ...` and `lpms network ...` subcommands (registered by lpms.cli)."""
+"""`lpms plan solve` (a scenario file, no database) and `lpms plan run` (the database's network)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import getpass
 import json
 from pathlib import Path
 from typing import Any
 
-from lpms.domain.errors import InvalidInput
-
-
-class ScenarioFileError(InvalidInput):
-    """The scenario file cannot be read or is not JSON."""
+from lpms.bootstrap import Database, solver_options
+from lpms.cli._common import Parser, database, now_of, settings_of
+from lpms.formats.scenario_files import load_scenario_file
+from lpms.settings import Settings
 
 
 def _objective_list(text: str) -> list[str]:
@@ -32,26 +33,11 @@ def _pair(text: str) -> list[str]:
     return names
 
 
-def load_scenario_file(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioFileError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioFileError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-
-
 def cmd_solve(args: argparse.Namespace) -> int:
     from lpms.planning.scenario import parse_single
     from lpms.planning.single import plan_pareto, plan_priority, plan_weighted
-    from lpms.settings import load_settings
-    from lpms.planning.solver import SolverOptions
 
-    settings = load_settings()
-    options = SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=settings.solver_threads,
-                            gap_rel=settings.balance_gap_rel)
+    options = solver_options(settings_of(args))
     data = load_scenario_file(Path(args.scenario))
     if isinstance(data, dict) and "items" in data:
         return _solve_network(data, args, options)
@@ -118,13 +104,11 @@ def _solve_network(data: Any, args: argparse.Namespace, options: Any) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    """Add the planning subcommands to the top-level parser."""
-    from lpms.cli import _Parser
-
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `lpms plan solve` and `lpms plan run`."""
     plan = sub.add_parser("plan", help="Plan management: solve scenarios, run plans on the database.",
                           description="Plan management: solve scenarios, run plans on the database.")
-    psub = plan.add_subparsers(dest="plan_command", metavar="ACTION", parser_class=_Parser)
+    psub = plan.add_subparsers(dest="plan_command", metavar="ACTION", parser_class=Parser)
     psub.required = True
     solve = psub.add_parser(
         "solve", help="solve a scenario file (JSON) and print the plan",
@@ -140,13 +124,22 @@ def register(sub: Any) -> None:
     mode.add_argument("--pareto", type=_pair, metavar="OBJ,OBJ",
                       help="list the efficient trade-off points of two objectives, e.g. inventory,overtime")
     solve.set_defaults(func=cmd_solve)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database-url", help="database URL (default: settings; SQLite file under instance/)")
-    register_db_commands(sub, psub, common)
+
+    run = psub.add_parser(
+        "run", parents=[common], help="plan the database's network and store a plan run",
+        description="Build the snapshot from the database (demand from forecasts and orders per item offset rule, "
+                    "net demand from stock), solve the multi-level network plan and store a plan run.")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--costs", type=_costs, metavar="late=N,...",
+                      help="cost coefficients; those not given are 0 (default late=100,inventory=1,overtime=1)")
+    mode.add_argument("--priority", type=_objective_list, metavar="OBJ,...", help="lexicographic order of objectives")
+    run.add_argument("--allow-backlog-past-horizon", action="store_true",
+                     help="plan even when capacity is short, carrying the shortfall past the horizon")
+    run.set_defaults(func=cmd_run)
 
 
-def _costs(text: str):  # type: ignore[no-untyped-def]
-    from lpms.planning.single import Costs
+def _costs(text: str) -> Any:
+    from lpms.domain.values import Costs
 
     values: dict[str, float] = {}
     for part in text.split(","):
@@ -160,65 +153,62 @@ def _costs(text: str):  # type: ignore[no-untyped-def]
             value = float(raw)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{key}: {raw!r} is not a number") from None
-        if value < 0 or value != value:
-            raise argparse.ArgumentTypeError(f"{key}: must not be negative")
+        if value < 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{key}: must be a finite number, not negative")
         values[key] = value
     return Costs(**values)
 
 
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def _request(args: argparse.Namespace) -> Any:
+    from lpms.domain.enums import Objective
+    from lpms.domain.values import DEFAULT_COSTS
+    from lpms.services.plan_runs import PlanRequest
+
+    return PlanRequest(costs=args.costs or DEFAULT_COSTS, priority=tuple(Objective(o) for o in args.priority or ()),
+                       allow_backlog_past_horizon=args.allow_backlog_past_horizon)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from lpms.cli import with_database
-    from lpms.planning.single import Costs
-    from lpms.services.planning import run_plan
-
-    costs = args.costs or Costs(late=100, inventory=1, overtime=1)
-    run_id, plan, message = with_database(args, lambda uow, settings: run_plan(
-        uow, settings, costs, priority=args.priority or (), allow_backlog_past_horizon=args.allow_backlog_past_horizon))
-    if plan is None:
-        print(f"plan run {run_id}: infeasible: {message}")
-        return 1
+    from lpms.domain.enums import PlanRunStatus
     from lpms.formats.render import plan_run_report
+    from lpms.services.plan_runs import run_plan
 
-    print(plan_run_report(run_id, plan))
+    settings = settings_of(args)
+    with database(args) as db:
+        result = run_plan(db.uow(), _request(args), options=solver_options(settings), actor=_actor(),
+                          now=now_of(args))
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.status is PlanRunStatus.INFEASIBLE or result.plan is None:
+        print(f"plan run {result.run_id}: {result.status.value}: {result.message}")
+        return 3
+    print(plan_run_report(result.run_id, result.plan, result.snapshot))
     return 0
 
 
-def cmd_network_show(args: argparse.Namespace) -> int:
-    from lpms.cli import with_database
-    from lpms.formats.network_svg import network_svg
-    from lpms.formats.render import describe_network
-    from lpms.planning.network import build_graph, divide
-    from lpms.planning.single import Costs
-    from lpms.services.planning import read_snapshot
+def print_demo_plan(db: Database, settings: Settings, now: dt.datetime) -> None:
+    """Plan the freshly loaded demo database with the default costs and print a short summary."""
+    from lpms.domain.values import DEFAULT_COSTS
+    from lpms.services.plan_runs import PlanRequest, run_plan
 
-    snap = with_database(args, lambda uow, _s: read_snapshot(uow, Costs()))
-    division = divide(build_graph(snap.plan_input.snapshot))
-    print(describe_network(division))
-    if args.svg:
-        Path(args.svg).write_text(network_svg(division), encoding="utf-8")
-        print(f"picture written to {args.svg}")
-    return 0
-
-
-def register_db_commands(sub: Any, psub: Any, common: argparse.ArgumentParser) -> None:
-    run = psub.add_parser(
-        "run", parents=[common], help="plan the database's network and store a plan run",
-        description="Build the snapshot from the database (demand from forecasts and orders per item offset rule, "
-                    "net demand from stock), solve the multi-level network plan and store a plan run.")
-    mode = run.add_mutually_exclusive_group()
-    mode.add_argument("--costs", type=_costs, metavar="late=N,...",
-                      help="cost coefficients (default late=100,inventory=1,overtime=1)")
-    mode.add_argument("--priority", type=_objective_list, metavar="OBJ,...", help="lexicographic order of objectives")
-    run.add_argument("--allow-backlog-past-horizon", action="store_true",
-                     help="plan even when capacity is short, carrying the shortfall past the horizon")
-    run.set_defaults(func=cmd_run)
-    from lpms.cli import _Parser
-
-    net = sub.add_parser("network", help="Production network: intervals, kit points, picture.",
-                         description="Production network: intervals, kit points, picture.")
-    nsub = net.add_subparsers(dest="network_command", metavar="ACTION", parser_class=_Parser)
-    nsub.required = True
-    show = nsub.add_parser("show", parents=[common], help="print the intervals of the database's network",
-                           description="Divide the database's network into intervals and print them; --svg draws it.")
-    show.add_argument("--svg", metavar="FILE", help="also write the network picture (SVG) to FILE")
-    show.set_defaults(func=cmd_network_show)
+    result = run_plan(db.uow(), PlanRequest(costs=DEFAULT_COSTS), options=solver_options(settings), actor="demo",
+                      now=now)
+    plan = result.plan
+    if plan is None:
+        print(f"plan run {result.run_id}: {result.status.value}: {result.message}")
+        return
+    s = plan.solver
+    print(f"plan run {result.run_id}: {result.message.splitlines()[0]}, {len(plan.intervals)} intervals, "
+          f"{s['rows']} rows x {s['columns']} columns, {s['seconds']:.2f} s")
+    o = plan.objectives
+    print(f"  delayed units {o['late']:g}, inventory unit-periods {o['inventory']:g}, "
+          f"overtime minutes {o['overtime']:g}, total cost {plan.costs['total']:g}")
+    for note in result.notes:
+        print(f"  note: {note}")
