@@ -3,7 +3,7 @@ it on a database; ``tests/fakes.py`` implements it in memory for millisecond ser
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from lpms.db.repositories import PlanRunRecord
 from lpms.domain.enums import PlanMode
@@ -43,12 +43,19 @@ class UnitOfWork(Protocol):
     The repositories are available inside the block only.
     """
 
-    planning: PlanningReaderPort
-    plan_runs: PlanRunsPort
-    audit: AuditLogPort
-    master_data: MasterDataPort
+    @property
+    def planning(self) -> PlanningReaderPort: ...
 
-    def __enter__(self) -> UnitOfWork: ...
+    @property
+    def plan_runs(self) -> PlanRunsPort: ...
+
+    @property
+    def audit(self) -> AuditLogPort: ...
+
+    @property
+    def master_data(self) -> MasterDataPort: ...
+
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
