@@ -130,9 +130,13 @@ def _series(values: dict[str, tuple[float, ...]], key: str, n: int) -> np.ndarra
 
 
 def check_demand(inp: NetworkPlanInput, division: Division) -> None:
-    """External demand only on items that are not components (raises NetworkError, invalid input)."""
+    """External demand only on items that are not components, safety stock only on buffers
+    (raises NetworkError, invalid input)."""
     g = division.graph
     problems = []
+    for item, level in sorted(inp.safety_stock.items()):
+        if level > 0 and item not in inp.demand and item in g.nodes and item not in division.decoupling:
+            problems.append(f"safety stock on {item}, {no_buffer(division, item)}")
     for item in sorted(inp.demand):
         if item not in g.nodes:
             problems.append(f"demand for unknown item {item}")
@@ -143,6 +147,12 @@ def check_demand(inp: NetworkPlanInput, division: Division) -> None:
             problems.append(f"demand for {item}, which is not a buffer")
     if problems:
         raise NetworkError(problems)
+
+
+def no_buffer(division: Division, item: str) -> str:
+    (parent,) = list(division.graph.successors(item))
+    return (f"which has no buffer (it flows on into {parent} within {division.interval_of.get(item, 'its interval')}): "
+            f"mark it stocked to hold safety stock")
 
 
 def spare_part_advice(item: str) -> str:
@@ -501,3 +511,26 @@ def _ranges(values: Sequence[int] | np.ndarray) -> str:
             out.append(f"{start}" if start == prev else f"{start}-{prev}")
             start = prev = v
     return ", ".join(out)
+
+
+def plan_weighted(inp: NetworkPlanInput, options: SolverOptions = SolverOptions()) -> NetworkPlan:
+    """The plan minimising the weighted sum of the four costs. Raises NetworkInfeasible."""
+    result = plan_network(inp, options, mode="weighted")
+    assert isinstance(result, NetworkPlan)
+    return result
+
+
+def plan_priority(inp: NetworkPlanInput, priority: Sequence[str],
+                  options: SolverOptions = SolverOptions()) -> NetworkPlan:
+    """The lexicographic plan for the objectives in ``priority`` order. Raises NetworkInfeasible."""
+    result = plan_network(inp, options, mode="priority", priority=priority)
+    assert isinstance(result, NetworkPlan)
+    return result
+
+
+def plan_pareto(inp: NetworkPlanInput, first: str, second: str,
+                options: SolverOptions = SolverOptions()) -> list[NetworkPlan]:
+    """The efficient plans trading ``first`` against ``second``. Raises NetworkInfeasible."""
+    result = plan_network(inp, options, mode="pareto", pareto=(first, second))
+    assert isinstance(result, list)
+    return result

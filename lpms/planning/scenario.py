@@ -6,8 +6,8 @@ from typing import Any
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
-from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph
-from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, spare_part_advice
+from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
+from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, no_buffer, spare_part_advice
 from lpms.planning.single import Costs, SingleItemScenario
 
 
@@ -204,7 +204,10 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
         overtime[code] = _per_period(w.get("overtime_min", 0), f"work_centers[{i + 1}].overtime_min", n)
     codes = {it.code for it in items}
     snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
-    build_graph(snapshot)  # the network itself first: BOM cycles, unknown items, missing routings
+    division = divide(build_graph(snapshot))  # the network itself first: BOM cycles, unknown items, routings
+    for i, it in enumerate(items):
+        if safety[it.code] > 0 and it.code not in division.decoupling:
+            raise ScenarioError(f"key 'items[{i + 1}].safety_stock': {it.code} {no_buffer(division, it.code)}")
     parents_of: dict[str, list[str]] = {}
     for e in bom:
         parents_of.setdefault(e.child, []).append(e.parent)

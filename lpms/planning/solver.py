@@ -362,7 +362,12 @@ class Runner:
         self.highs.setOptionValue("time_limit", float(self.highs.getRunTime() + limit))
         t0 = time.perf_counter()
         try:
-            self.highs.run()
+            ran = self.highs.run()
+            if ran == highspy.HighsStatus.kError and self.highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
+                # HiGHS refuses to run when another user of HiGHS in this process (PuLP, say)
+                # started its thread scheduler with another thread count: restart it once
+                highspy.Highs.resetGlobalScheduler(True)
+                self.highs.run()
         except Exception as exc:  # a solver exception must reach the user as an LpmsError
             raise SolverError(f"HiGHS failed: {type(exc).__name__}: {exc}") from exc
         dt = time.perf_counter() - t0

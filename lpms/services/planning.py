@@ -3,15 +3,16 @@ transaction open, write the plan run (a second transaction)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork
 from lpms.domain.enums import ItemKind, OrderStatus, PlanRunStatus
-from lpms.domain.errors import InvalidInput, LpmsError
+from lpms.domain.errors import InvalidInput
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
 from lpms.planning.demand import ForecastBucket, OrderLine, average_forecasts, gross_demand, net_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
@@ -122,14 +123,15 @@ def run_plan(uow: UnitOfWork, settings: Settings, costs: Costs, *, priority: Seq
     Returns (plan run id, plan or None, message). An infeasible plan is stored with status
     'infeasible' and the explanation; nothing else is written then.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     snap = read_snapshot(uow, costs, allow_backlog_past_horizon=allow_backlog_past_horizon)
     params: dict[str, Any] = {"costs": costs.as_weights(), "priority": list(priority),
                               "allow_backlog_past_horizon": allow_backlog_past_horizon}
     with uow:
         run = m.PlanRun(status=PlanRunStatus.RUNNING, mode="priority" if priority else "weighted",
                         parameters=params, created_by=created_by, created_at=now)
-        uow.session.add(run)  # type: ignore[union-attr]
+        assert uow.session is not None
+        uow.session.add(run)
         uow.commit()
         run_id = run.id
     options = SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=settings.solver_threads,
@@ -139,14 +141,24 @@ def run_plan(uow: UnitOfWork, settings: Settings, costs: Costs, *, priority: Seq
         result = plan_network(snap.plan_input, options, mode="priority" if priority else "weighted", priority=priority)
         assert not isinstance(result, list)
         plan = result
-        status, message = PlanRunStatus.SUCCEEDED, "optimal"
+        status, message = PlanRunStatus.SUCCEEDED, solver_message(plan.solver)
     except NetworkInfeasible as exc:
         status, message = PlanRunStatus.INFEASIBLE, str(exc)
-    except Exception as exc:  # noqa: BLE001 - record the failure on the run, then re-raise
+    except Exception as exc:
         _finish(uow, run_id, PlanRunStatus.FAILED, f"{type(exc).__name__}: {exc}", None, snap)
         raise
     _finish(uow, run_id, status, message, plan, snap)
     return run_id, plan, message
+
+
+def solver_message(solver: dict[str, Any]) -> str:
+    """The run's message: the solver status word (``optimal``, ``time limit``, ``gap not met``);
+    when the plan is not proven optimal, also the certified lower bound and the gap reached."""
+    status = str(solver["status"])
+    if status == "optimal":
+        return status
+    return (f"{status}: {solver['bound_of']} {solver['objective']:.6g}, certified lower bound "
+            f"{solver['lower_bound']:.6g}, gap {solver['gap_rel']:.2e} (target {solver['gap_target']:.0e})")
 
 
 def _finish(uow: UnitOfWork, run_id: int, status: PlanRunStatus, message: str, plan: NetworkPlan | None,
@@ -158,7 +170,7 @@ def _finish(uow: UnitOfWork, run_id: int, status: PlanRunStatus, message: str, p
         assert run is not None
         run.status = check_transition("plan run", PLAN_RUN_TRANSITIONS, run.status, status)
         run.message = message
-        run.finished_at = dt.datetime.now(dt.timezone.utc)
+        run.finished_at = dt.datetime.now(dt.UTC)
         if plan is not None:
             run.objectives = {"values": plan.objectives, "costs": plan.costs}
             run.solver_stats = {k: v for k, v in plan.solver.items() if isinstance(v, (int, float, str))}

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from lpms.domain.enums import OffsetRule
 from lpms.planning.demand import OrderLine
-from lpms.planning.single import Costs, PlanInfeasible, SingleItemScenario, plan_priority, plan_weighted
+from lpms.planning.single import Costs, PlanInfeasible, SingleItemPlan, SingleItemScenario, plan_priority, plan_weighted
+from tests.plan_invariants import assert_plan_honest, single_costs
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -37,25 +38,17 @@ def scenarios(draw, max_n: int = 10, balance: bool | None = None):  # type: igno
 
 def recompute(net: list[float], regular: tuple[float, ...], q: list[float], c: Costs) -> dict[str, float]:
     """The paper's formulas (1)-(8), written out independently of the engine."""
-    late = inv = ot = 0.0
-    cum = 0.0
-    for i in range(len(q)):
-        cum += q[i] - net[i]
-        late += max(-cum, 0.0)
-        inv += max(cum, 0.0)
-        ot += max(q[i] - regular[i], 0.0)
-    mean = sum(q) / len(q)
-    s = math.sqrt(sum((x - mean) ** 2 for x in q) / (len(q) - 1))
-    return {"late": c.late * late, "balance": c.balance * s, "inventory": c.inventory * inv,
-            "overtime": c.overtime * ot, "total": c.late * late + c.balance * s + c.inventory * inv + c.overtime * ot}
+    return single_costs(net, regular, q, c)
 
 
-def feasible_or_skip(scn: SingleItemScenario):  # type: ignore[no-untyped-def]
+def feasible_or_skip(scn: SingleItemScenario) -> SingleItemPlan | None:
     try:
-        return plan_weighted(scn)
+        plan = plan_weighted(scn)
     except PlanInfeasible as exc:
         assert exc.shortages[-1].short > 0
         return None
+    assert_plan_honest(plan, scn)
+    return plan
 
 
 @SETTINGS
@@ -143,6 +136,54 @@ def test_priority_mode_agrees_with_weights_orders_of_magnitude_apart(scn: Single
         lexi = plan_priority(scn, ["late", "overtime", "inventory"])
     except PlanInfeasible:
         return
-    weighted = plan_weighted(SingleItemScenario(**{**scn.__dict__, "costs": Costs(late=1e8, overtime=1e4, inventory=1)}))
+    assert_plan_honest(lexi, scn)
+    heavy = SingleItemScenario(**{**scn.__dict__, "costs": Costs(late=1e8, overtime=1e4, inventory=1)})
+    weighted = plan_weighted(heavy)
+    assert_plan_honest(weighted, heavy)
     for key in ("late", "overtime", "inventory"):
         assert weighted.objectives[key] == pytest.approx(lexi.objectives[key], rel=1e-6, abs=1e-5), key
+
+
+def latest_optimum(net: list[float], regular: tuple[float, ...], overtime: tuple[float, ...], c: Costs) -> tuple[float, float]:
+    """The documented tie-break, from its definition: the optimum of the paper's LP, then among
+    the plans within 1e-9 of it the least sum_t (n - t) Q_t (t = 1..n). Returns both values."""
+    n = len(net)
+
+    def model(tie: bool, opt: float = 0.0) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+        prob = pulp.LpProblem("paper", pulp.LpMinimize)
+        q = [prob.add_variable(f"q{i}", 0, regular[i] + overtime[i]) for i in range(n)]
+        late = [prob.add_variable(f"late{i}", 0) for i in range(n)]
+        inv = [prob.add_variable(f"inv{i}", 0) for i in range(n)]
+        ot = [prob.add_variable(f"ot{i}", 0) for i in range(n)]
+        cost = c.late * pulp.lpSum(late) + c.inventory * pulp.lpSum(inv) + c.overtime * pulp.lpSum(ot)
+        for i in range(n):
+            prob += pulp.lpSum(q[: i + 1]) - sum(net[: i + 1]) == inv[i] - late[i], f"cum{i}"
+            prob += ot[i] >= q[i] - regular[i], f"ot{i}"
+        prob += pulp.lpSum(q) == sum(net), "total"
+        if tie:
+            prob += cost <= opt + 1e-9 * max(1.0, abs(opt)), "optimal"
+            prob += pulp.lpSum((n - 1 - i) * q[i] for i in range(n))
+        else:
+            prob += cost
+        return prob, q
+
+    prob, _ = model(False)
+    prob.solve(pulp.HiGHS(msg=False))
+    assert prob.sol_status == pulp.LpSolutionOptimal
+    opt = pulp.value(prob.objective)
+    prob, q = model(True, opt)
+    prob.solve(pulp.HiGHS(msg=False))
+    assert prob.sol_status == pulp.LpSolutionOptimal
+    return opt, pulp.value(prob.objective)
+
+
+@SETTINGS
+@given(scenarios(max_n=8, balance=False))
+def test_ties_go_to_the_latest_optimal_plan(scn: SingleItemScenario) -> None:
+    plan = feasible_or_skip(scn)
+    if plan is None:
+        return
+    opt, tie = latest_optimum(plan.net_demand, scn.regular_capacity, scn.overtime_capacity, scn.costs)
+    n = len(plan.production)
+    assert plan.costs["total"] == pytest.approx(opt, rel=1e-9, abs=1e-6)
+    assert sum((n - 1 - i) * x for i, x in enumerate(plan.production)) == pytest.approx(tie, rel=1e-6, abs=1e-5)
