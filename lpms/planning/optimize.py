@@ -217,6 +217,7 @@ def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | Non
     x, lower = res.x, res.objective  # the LP master under-estimates the norm term: a valid lower bound
     if balance_bound is not None:
         x, lower = _enforce_balance(work, x, lower, balance_bound)
+    x = x[: om.model.ncols]  # the LP's t columns are not part of the plan
     search = _Search(x, _weighted_value(om, weights, x), lower)
     extra: dict[str, Any] = {"balance_iterations": 0}
     if jb > 0:
@@ -266,7 +267,7 @@ def _iterated_qp(work: _Work, weights: dict[str, float], search: _Search, extra:
             qp.set_cost(c_qp[: qp.ncols] * factor)
             qp.set_diagonal_hessian(diag * factor)
             # a cycling QP must leave time for the cutting planes
-            x = qp.solve(residual_tol=1e-6, time_limit=work.remaining() / 2).x
+            x = qp.solve(residual_tol=1e-6, time_limit=work.remaining() / 2).x[: om.model.ncols]
         except SolverError as exc:
             return f"QP failed: {exc}"
         before = (search.best, search.lower)
@@ -277,7 +278,7 @@ def _iterated_qp(work: _Work, weights: dict[str, float], search: _Search, extra:
         except SolverError as exc:
             return f"LP master failed: {exc}"
         search.lower = max(search.lower, master.objective)
-        search.offer(master.x, _weighted_value(om, weights, master.x))
+        search.offer(master.x[: om.model.ncols], _weighted_value(om, weights, master.x))
         work.add_cuts(master.x)
         tiny = 1e-12 * max(1.0, abs(search.best))
         progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
@@ -311,7 +312,7 @@ def _kelley(work: _Work, weights: dict[str, float], search: _Search) -> int:
             work.notes["cutting_planes_stopped"] = str(exc)
             break
         previous = search.lower
-        x = res.x
+        x = res.x[: om.model.ncols]
         search.lower = max(search.lower, res.objective)
         search.offer(x, _weighted_value(om, weights, x))
         improved = search.lower > previous + 1e-12 * max(1.0, abs(search.lower))
@@ -389,7 +390,7 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
         if jb > 0:
             for g in om.norms:
                 d = out.x[g.cols]
-                eps = 1e-7 * np.maximum(1.0, np.abs(d))
+                eps = 1e-9 * np.maximum(1.0, np.abs(d))
                 lp.fix_cols(g.cols, d - eps, d + eps)
             lp.set_cost(work.full_cost(out.weights, with_t=False))
             work.solve_lp()
