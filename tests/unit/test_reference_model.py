@@ -193,7 +193,7 @@ class Reference:
                 out.append((float(self.costs["balance"]), [p[h][t] for t in range(T)]))
         return out
 
-    def solve(self, tol: float = 1e-8, rounds: int = 400) -> tuple[str, float, float]:
+    def solve(self, tol: float = 1e-7, rounds: int = 400) -> tuple[str, float, float]:
         """(status, lower bound, best true cost): status 'optimal' or 'infeasible'."""
         net, T, data = self.net, self.net.T, self.data
         prob = pulp.LpProblem("reference", pulp.LpMinimize)
