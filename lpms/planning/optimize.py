@@ -473,7 +473,7 @@ def solve_priority(om: ObjectiveModel, order: Sequence[str], options: SolverOpti
                           status=OPTIMAL if gap <= options.gap_rel else TIME_LIMIT, weights={name: 1.0},
                           stats=work.stats())
             stages.append({"objective": name, "optimum": value, "lower_bound": lower, "gap_rel": gap,
-                           "status": TIME_LIMIT})
+                           "status": out.status})
             break
         out = stage
         value = out.values[name]
@@ -487,7 +487,15 @@ def solve_priority(om: ObjectiveModel, order: Sequence[str], options: SolverOpti
     if all(s["status"] == OPTIMAL for s in stages):
         out = _tie_break(work, out, balance_bound)
     else:
-        out.status = next(s["status"] for s in stages if s["status"] != OPTIMAL)
+        # the plan is only as proven as its first unproven stage: report that stage's bound
+        first = next(s for s in stages if s["status"] != OPTIMAL)
+        name = first["objective"]
+        value = om.values(out.x)[name]
+        lower = min(first["lower_bound"], value)
+        gap = max(0.0, value - lower) / max(1.0, abs(value))
+        out = Outcome(x=out.x, values=out.values, objective=value, lower_bound=lower, gap_rel=gap,
+                      status=OPTIMAL if gap <= options.gap_rel else first["status"], weights={name: 1.0},
+                      stats=out.stats)
     out.stats["mode"] = "priority"
     out.stats["stages"] = stages
     return out
@@ -554,10 +562,8 @@ def pareto_front(om: ObjectiveModel, first: str, second: str, options: SolverOpt
                       o.values[second] >= front[-1].values[second] or close(o.values[second], front[-1].values[second])):
             continue
         front.append(o)
-    for o in front:
+    for o in front:  # each point keeps its own status; the front may be incomplete
         o.stats["front"] = "complete" if complete else "cut short by the time limit"
-        if not complete:
-            o.status = TIME_LIMIT
     return front
 
 
@@ -587,6 +593,7 @@ def solver_report(out: Outcome, value: float, bound_of: str, options: SolverOpti
                             f"{out.objective:.9g}: model and pricing disagree")
     lower = min(out.lower_bound, value)
     gap = max(0.0, value - lower) / max(1.0, abs(value))
-    status = out.status if out.status != OPTIMAL else (OPTIMAL if gap <= options.gap_rel else GAP_NOT_MET)
+    # the certified gap decides; a plan short of the target says why the search stopped
+    status = OPTIMAL if gap <= options.gap_rel else (out.status if out.status != OPTIMAL else GAP_NOT_MET)
     return {"status": status, "objective": value, "bound_of": bound_of, "lower_bound": lower, "gap_rel": gap,
             "gap_target": options.gap_rel}

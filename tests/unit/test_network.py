@@ -371,3 +371,15 @@ def test_ties_in_a_network_go_to_the_latest_production() -> None:
                                   costs=Costs(late=100, inventory=1, overtime=1)))
     assert plan.item_production["P"] == [150, 100, 200, 150, 250, 350, 100, 100, 250, 250, 250, 250]
     assert plan.costs["total"] == 1080 == plan.solver["lower_bound"]
+
+
+def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_stage() -> None:
+    snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
+    inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs())
+    options = SolverOptions(time_limit_s=0.3, gap_rel=1e-15, qp_max_columns=0)
+    plan = plan_network(inp, options, mode="priority", priority=["balance", "late", "inventory"])
+    assert isinstance(plan, NetworkPlan)
+    assert_plan_honest(plan, inp, gap_target=1e-15)
+    assert plan.solver["status"] == "time limit" and plan.solver["bound_of"] == "objectives.balance"
+    assert plan.solver["stages"][0]["status"] == "time limit"
+    assert plan.solver["seconds"] < 0.3 + 0.3
