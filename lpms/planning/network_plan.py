@@ -419,7 +419,13 @@ def _extract(inp: NetworkPlanInput, nm: NetworkModel, out: Outcome, options: Sol
     back_arr = {b: snap(np.maximum(-position[b], 0.0)) for b in nm.back}
     short_arr = {b: snap(np.maximum(inp.safety_stock[b] - inv_arr[b], 0.0)) for b in nm.short}
     purchases = {b: snap(x[c]).tolist() for b, c in nm.buy.items()}
-    load = snap(nm.load_coef @ prod) if len(nm.work_centers) else np.zeros((0, T))
+    # loads from the reported item quantities (routing minutes x units started), so the reported
+    # loads, overtime and balance are exactly those of the reported plan
+    w_index = {w: k for k, w in enumerate(nm.work_centers)}
+    load = np.zeros((len(nm.work_centers), T))
+    for item, units in item_production.items():
+        for operation in nm.division.graph.nodes[item]["ops"]:
+            load[w_index[operation.work_center]] += operation.run_min * np.asarray(units)
     load_by_wc = {w: load[k] for k, w in enumerate(nm.work_centers)}
     reg = {w: list(_series(inp.regular_min, w, T)) for w in nm.work_centers}
     overtime = {w: snap(np.maximum(load[k] - np.asarray(reg[w]), 0.0)).tolist() for k, w in enumerate(nm.work_centers)}
