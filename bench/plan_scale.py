@@ -21,7 +21,7 @@ import numpy as np
 
 from lpms.domain.enums import ItemKind as K
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
-from lpms.planning.network_plan import NetworkPlanInput, _weights, build_network_model, minutes_per_unit, plan_network
+from lpms.planning.network_plan import NetworkPlanInput, build_network_model, minutes_per_unit, plan_network
 from lpms.planning.single import Costs
 from lpms.planning.solver import SolverOptions, new_highs
 
@@ -79,8 +79,7 @@ def generate_plant(n_items: int, periods: int = 52, n_wc: int = 20, seed: int = 
 def pure_highs_seconds(inp: NetworkPlanInput, options: SolverOptions) -> tuple[float, float, float]:
     """Write the same LP as MPS, let a fresh highspy read and solve it; (read s, run s, objective)."""
     nm = build_network_model(inp, with_balance=False)
-    weights = _weights(inp)
-    cost = sum(w * nm.om.linear[k] for k, w in weights.items() if k != "balance" and w)
+    cost = sum(nm.om_costs.linear.values())  # the weighted mode's objective: the costs, overrides applied
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "plan.mps")
         nm.om.model.write_mps(path, cost)
