@@ -178,9 +178,10 @@ OT = (150.0,) * 6 + (0.0, 0.0) + (150.0,) * 4
 @pytest.mark.parametrize("costs", [Costs(late=100, inventory=1), Costs(late=10000, inventory=1, overtime=100),
                                    Costs(late=100, inventory=1, balance=20)], ids=["table2", "table3", "balance"])
 def test_one_item_one_work_center_network_equals_the_single_item_engine(costs: Costs) -> None:
-    single = plan_weighted(SingleItemScenario(forecast=(150.0,) * 6 + (250.0,) * 6, regular_capacity=REG,
-                                              overtime_capacity=OT, orders=(OrderLine(2, 200), OrderLine(7, 380)),
-                                              costs=costs))
+    scn = SingleItemScenario(forecast=(150.0,) * 6 + (250.0,) * 6, regular_capacity=REG, overtime_capacity=OT,
+                             orders=(OrderLine(2, 200), OrderLine(7, 380)), costs=costs)
+    single = plan_weighted(scn)
+    assert_plan_honest(single, scn)
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     plan = solve(NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=costs))
     assert plan.item_production["P"] == pytest.approx(single.production, abs=1e-4)
