@@ -79,7 +79,8 @@ def generate_plant(n_items: int, periods: int = 52, n_wc: int = 20, seed: int = 
 def pure_highs_seconds(inp: NetworkPlanInput, options: SolverOptions) -> tuple[float, float, float]:
     """Write the same LP as MPS, let a fresh highspy read and solve it; (read s, run s, objective)."""
     nm = build_network_model(inp, with_balance=False)
-    cost = sum(nm.om_costs.linear.values())  # the weighted mode's objective: the costs, overrides applied
+    # the weighted mode's objective: the costs, overrides applied
+    cost = np.sum(list(nm.om_costs.linear.values()), axis=0)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "plan.mps")
         nm.om.model.write_mps(path, cost)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ def assert_solver_honest(solver: dict[str, Any], costs: dict[str, float], object
 # ---------------------------------------------------------------- single item (paper formulas)
 
 
-def single_costs(net: list[float], regular: tuple[float, ...], q: list[float], c: Costs) -> dict[str, float]:
+def single_costs(net: Sequence[float], regular: Sequence[float], q: Sequence[float], c: Costs) -> dict[str, float]:
     """The paper's formulas (1)-(8), written out independently of the engine."""
     late = inv = ot = 0.0
     cum = 0.0
@@ -101,10 +102,10 @@ def network_costs(plan: NetworkPlan, inp: NetworkPlanInput) -> tuple[dict[str, f
     c = inp.costs
 
     def item_cost(item: str, key: str) -> float:
-        return inp.item_costs.get(item, {}).get(key, getattr(c, key))
+        return float(inp.item_costs.get(item, {}).get(key, getattr(c, key)))
 
     def wc_cost(wc: str, key: str) -> float:
-        return inp.work_center_costs.get(wc, {}).get(key, getattr(c, key))
+        return float(inp.work_center_costs.get(wc, {}).get(key, getattr(c, key)))
 
     load = {w: np.zeros(T) for w in inp.snapshot.work_centers}
     for op in inp.snapshot.operations:

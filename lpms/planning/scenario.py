@@ -202,12 +202,12 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
         wcs.append(code)
         regular[code] = _per_period(w["regular_min"], f"work_centers[{i + 1}].regular_min", n)
         overtime[code] = _per_period(w.get("overtime_min", 0), f"work_centers[{i + 1}].overtime_min", n)
-    codes = {it.code for it in items}
+    codes = {spec.code for spec in items}
     snapshot = NetworkSnapshot(tuple(items), tuple(bom), tuple(ops), tuple(wcs))
     division = divide(build_graph(snapshot))  # the network itself first: BOM cycles, unknown items, routings
-    for i, it in enumerate(items):
-        if safety[it.code] > 0 and it.code not in division.decoupling:
-            raise ScenarioError(f"key 'items[{i + 1}].safety_stock': {it.code} {no_buffer(division, it.code)}")
+    for i, spec in enumerate(items):
+        if safety[spec.code] > 0 and spec.code not in division.decoupling:
+            raise ScenarioError(f"key 'items[{i + 1}].safety_stock': {spec.code} {no_buffer(division, spec.code)}")
     parents_of: dict[str, list[str]] = {}
     for e in bom:
         parents_of.setdefault(e.child, []).append(e.parent)

@@ -34,7 +34,7 @@ def test_plan_run_on_the_demo_plant_stores_the_run_lines_and_loads(uow: UnitOfWo
     with uow:
         s = uow.session
         run = s.get(m.PlanRun, run_id)
-        assert run.status is PlanRunStatus.SUCCEEDED
+        assert run is not None and run.status is PlanRunStatus.SUCCEEDED
         assert run.objectives["costs"]["total"] == pytest.approx(plan.costs["total"])
         assert run.solver_stats["rows"] > 0 and run.finished_at is not None
         # the stored bound is a true lower bound of the stored total (was 37307.17 against 33307.17:
@@ -71,7 +71,7 @@ def test_an_infeasible_plan_run_is_stored_with_its_explanation(uow: UnitOfWork) 
     assert "work center PAPER-LINE is at full capacity" in message
     with uow:
         run = uow.session.get(m.PlanRun, run_id)
-        assert run.status is PlanRunStatus.INFEASIBLE and run.message == message
+        assert run is not None and run.status is PlanRunStatus.INFEASIBLE and run.message == message
         assert uow.session.scalar(select(func.count()).select_from(m.PlanLine).where(m.PlanLine.plan_run_id == run_id)) == 0
 
 
@@ -102,7 +102,7 @@ def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfW
     assert "certified lower bound" in message and plan.solver["seconds"] < 1 + 0.5
     with uow:
         run = uow.session.get(m.PlanRun, run_id)
-        assert run.status is PlanRunStatus.SUCCEEDED and run.message == message
+        assert run is not None and run.status is PlanRunStatus.SUCCEEDED and run.message == message
         assert run.solver_stats["status"] == "time limit"
         assert run.solver_stats["lower_bound"] <= run.objectives["costs"]["total"]
         assert run.solver_stats["gap_rel"] > 1e-15

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,8 @@ def op(item: str, wc: str, run: float, seq: int = 10) -> OperationSpec:
     return OperationSpec(item, seq, wc, run)
 
 
-def snapshot(items, bom, ops, wcs=("W1", "W2")):  # type: ignore[no-untyped-def]
+def snapshot(items: Sequence[ItemSpec], bom: Sequence[tuple[str, str, float]], ops: Sequence[OperationSpec],
+             wcs: Sequence[str] = ("W1", "W2")) -> NetworkSnapshot:
     return NetworkSnapshot(tuple(items), tuple(BomEdge(*b) for b in bom), tuple(ops), tuple(wcs))
 
 
@@ -112,7 +114,8 @@ TWO_LEVEL = snapshot(
     [("P", "S", 2), ("S", "M", 1)], [op("P", "W1", 1), op("S", "W2", 1)])
 
 
-def net_input(snap, demand, periods, reg, ot, **kw):  # type: ignore[no-untyped-def]
+def net_input(snap: NetworkSnapshot, demand: dict[str, Any], periods: int, reg: dict[str, float],
+              ot: dict[str, float], **kw: Any) -> NetworkPlanInput:
     return NetworkPlanInput(snapshot=snap, periods=periods, demand=demand,
                             regular_min={w: (reg[w],) * periods for w in reg},
                             overtime_min={w: (ot.get(w, 0.0),) * periods for w in reg}, **kw)
@@ -210,8 +213,8 @@ def test_per_item_and_per_work_center_cost_overrides_steer_the_plan() -> None:
 
 def test_balance_levels_each_work_center_load() -> None:
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
-    base = dict(snapshot=snap, periods=4, demand={"P": (0, 0, 0, 40)}, regular_min={"W": (40,) * 4},
-                overtime_min={"W": (0,) * 4})
+    base: dict[str, Any] = dict(snapshot=snap, periods=4, demand={"P": (0, 0, 0, 40)}, regular_min={"W": (40,) * 4},
+                                overtime_min={"W": (0,) * 4})
     lumpy = solve(NetworkPlanInput(**base, costs=Costs(late=100, inventory=1)))
     level = solve(NetworkPlanInput(**base, costs=Costs(late=100, inventory=1, balance=1000)))
     assert lumpy.item_production["P"] == [0, 0, 0, 40]
@@ -326,7 +329,7 @@ def test_a_failing_qp_falls_back_to_cutting_planes(monkeypatch: pytest.MonkeyPat
         def solve_error(*args: Any, **kw: Any) -> Any:
             raise SolverError("HiGHS stopped without a proven optimum: Solve error")
 
-        runner.solve = solve_error
+        runner.solve = solve_error  # type: ignore[method-assign]
         return runner
 
     monkeypatch.setattr(optimize._Work, "qp_runner", failing)

@@ -318,15 +318,15 @@ class Reference:
                 late += self.item_cost(b, "late") * sum(max(ss - max(x, 0.0), 0.0) for x in positions)
         for wc in data["work_centers"]:
             w = wc["code"]
-            load = sum(net.minutes[m].get(w, 0) * p[m] for m in net.head_of)
+            load = np.sum([net.minutes[m].get(w, 0) * p[m] for m in net.head_of], axis=0) + np.zeros(T)
             for t in range(T):
                 assert load[t] <= wc["regular_min"][t] + wc["overtime_min"] + 1e-6, (w, t, "over capacity")
                 overtime += self.wc_cost(w, "overtime") * max(load[t] - wc["regular_min"][t], 0.0)
         balance = 0.0
         if data["balance_on"] in ("work_centers", "both"):
             for wc in data["work_centers"]:
-                load = sum(net.minutes[m].get(wc["code"], 0) * p[m] for m in net.head_of)
-                balance += self.wc_cost(wc["code"], "balance") * std(list(load))
+                load = np.sum([net.minutes[m].get(wc["code"], 0) * p[m] for m in net.head_of], axis=0) + np.zeros(T)
+                balance += self.wc_cost(wc["code"], "balance") * std([float(v) for v in load])
         if data["balance_on"] in ("intervals", "both"):
             balance += sum(float(self.costs["balance"]) * std(list(p[h])) for h in set(net.head_of.values()))
         return late + inventory + overtime + balance
