@@ -13,8 +13,9 @@ import platform
 import time
 
 from lpms.domain.enums import OffsetRule
+from lpms.domain.values import Costs
 from lpms.planning.demand import OrderLine
-from lpms.planning.single import Costs, SingleItemScenario, plan_weighted
+from lpms.planning.single import SingleItemScenario, plan_weighted
 from lpms.planning.solver import SolverOptions
 
 

@@ -20,9 +20,9 @@ import highspy
 import numpy as np
 
 from lpms.domain.enums import ItemKind as K
+from lpms.domain.values import Costs
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import NetworkPlanInput, build_network_model, minutes_per_unit, plan_network
-from lpms.planning.single import Costs
 from lpms.planning.solver import SolverOptions, new_highs
 
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import sessionmaker
 from lpms.db import migrate
 from lpms.db.session import UnitOfWork, make_engine
 
-
 # CI runs the property tests on a fixed sequence of examples, so a red build is reproducible;
 # local runs keep exploring new examples.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)

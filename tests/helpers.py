@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lpms.services.demo import DEMO_DIR
 from lpms.db.session import UnitOfWork
 from lpms.services.csv_io import export_texts, import_dir
+from lpms.services.demo import DEMO_DIR
 
 
 def load_demo(uow: UnitOfWork, *names: str) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from lpms.domain.values import Costs
 from lpms.planning.network_plan import NetworkPlan, NetworkPlanInput
-from lpms.planning.single import Costs, SingleItemPlan, SingleItemScenario
+from lpms.planning.single import SingleItemPlan, SingleItemScenario
 
 STATUSES = ("optimal", "time limit", "gap not met")
 COST_KEYS = ("late", "balance", "inventory", "overtime")

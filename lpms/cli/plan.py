@@ -55,9 +55,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(plan.to_dict(), indent=2))
     else:
-        from lpms.planning.demand import gross_demand
         from lpms.domain.enums import OffsetRule
         from lpms.formats.render import single_plan_table
+        from lpms.planning.demand import gross_demand
 
         orders = gross_demand([0.0] * scn.periods, scn.orders, OffsetRule.ORDERS_ONLY)
         print(single_plan_table(plan, scn.forecast, orders, scn.offset_rule.value))

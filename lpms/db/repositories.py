@@ -17,8 +17,7 @@ from lpms.domain.enums import OrderStatus, PlanMode, PlanRunStatus
 from lpms.domain.errors import NotFound
 from lpms.planning.network import BomEdge, OperationSpec
 from lpms.planning.network_plan import NetworkPlan
-from lpms.planning.snapshot import (CapacityRow, ForecastRow, ItemRow, OrderRow, PeriodRow, PlanningRows,
-                                    ReceiptRow)
+from lpms.planning.snapshot import CapacityRow, ForecastRow, ItemRow, OrderRow, PeriodRow, PlanningRows, ReceiptRow
 
 T = TypeVar("T")
 

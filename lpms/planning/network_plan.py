@@ -26,6 +26,7 @@ import numpy as np
 
 from lpms.domain.enums import ItemKind
 from lpms.domain.errors import Infeasible
+from lpms.domain.values import DEFAULT_COSTS, Costs
 from lpms.planning.network import Division, NetworkError, NetworkSnapshot, build_graph, divide
 from lpms.planning.optimize import (
     NormGroup,
@@ -37,7 +38,6 @@ from lpms.planning.optimize import (
     solve_weighted,
     solver_report,
 )
-from lpms.planning.single import Costs
 from lpms.planning.solver import INF, Grid, LinearModel, SolverError, SolverInfeasible, SolverOptions
 
 BALANCE_ON = ("work_centers", "intervals", "both")
@@ -53,7 +53,7 @@ class NetworkPlanInput:
     on_hand: dict[str, float] = field(default_factory=dict)  # buffered items without external demand
     receipts: dict[str, tuple[float, ...]] = field(default_factory=dict)
     safety_stock: dict[str, float] = field(default_factory=dict)
-    costs: Costs = Costs(late=100.0, inventory=1.0)
+    costs: Costs = DEFAULT_COSTS
     item_costs: dict[str, dict[str, float]] = field(default_factory=dict)  # item -> {"late", "inventory"}
     work_center_costs: dict[str, dict[str, float]] = field(default_factory=dict)  # wc -> {"overtime", "balance"}
     balance_on: str = "work_centers"  # work_centers | intervals | both

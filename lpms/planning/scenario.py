@@ -5,10 +5,11 @@ from typing import Any
 
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
+from lpms.domain.values import Costs
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, no_buffer, spare_part_advice
-from lpms.planning.single import Costs, SingleItemScenario
+from lpms.planning.single import SingleItemScenario
 
 
 class ScenarioError(InvalidInput):

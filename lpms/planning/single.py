@@ -15,6 +15,7 @@ import numpy as np
 
 from lpms.domain.enums import OffsetRule
 from lpms.domain.errors import Infeasible, InvalidInput
+from lpms.domain.values import DEFAULT_COSTS, Costs
 from lpms.planning.demand import OrderLine, gross_demand, net_demand
 from lpms.planning.optimize import (
     OBJECTIVES,
@@ -58,17 +59,6 @@ class PlanInfeasible(Infeasible):
 
 
 @dataclass(frozen=True)
-class Costs:
-    late: float = 0.0
-    balance: float = 0.0
-    inventory: float = 0.0
-    overtime: float = 0.0
-
-    def as_weights(self) -> dict[str, float]:
-        return {"late": self.late, "balance": self.balance, "inventory": self.inventory, "overtime": self.overtime}
-
-
-@dataclass(frozen=True)
 class SingleItemScenario:
     forecast: tuple[float, ...]
     regular_capacity: tuple[float, ...]
@@ -80,7 +70,7 @@ class SingleItemScenario:
     on_hand: float = 0.0
     receipts: tuple[float, ...] | None = None
     safety_stock: float | tuple[float, ...] = 0.0
-    costs: Costs = Costs(late=100.0, inventory=1.0)
+    costs: Costs = DEFAULT_COSTS
     allow_backlog_past_horizon: bool = False
 
     @property

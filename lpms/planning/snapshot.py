@@ -14,10 +14,10 @@ from typing import Sequence
 
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
+from lpms.domain.values import Costs
 from lpms.planning.demand import ForecastBucket, OrderLine, average_forecasts, derive_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
 from lpms.planning.network_plan import NetworkPlanInput
-from lpms.planning.single import Costs
 
 
 @dataclass(frozen=True)

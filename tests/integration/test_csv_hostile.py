@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from lpms.cli import main
-from lpms.services.demo import DEMO_DIR
 from lpms.db import migrate
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork, make_engine, session_factory
 from lpms.domain.errors import DatabaseUnavailable, InvalidInput, LpmsError, NotFound, ValidationFailed
 from lpms.services import csv_io
 from lpms.services.csv_io import export_dir, export_texts, import_dir, import_texts
+from lpms.services.demo import DEMO_DIR
 from tests.helpers import load_demo, snapshot
 
 pytestmark = pytest.mark.db

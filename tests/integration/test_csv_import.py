@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from lpms.services.demo import DEMO_DIR
 from lpms.db import migrate
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork, make_engine, session_factory
 from lpms.domain.errors import ValidationFailed
 from lpms.services.csv_io import export_dir, export_texts, import_dir, import_texts
+from lpms.services.demo import DEMO_DIR
 from tests.helpers import load_demo, snapshot
 
 ITEMS = "code,name,kind\nA,Assembly A,product\nB,Part B,part\nC,Material C,material\n"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import functools
+import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
@@ -9,13 +9,24 @@ from lpms.cli import main
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork
 from lpms.domain.enums import PlanRunStatus
-from lpms.planning.single import Costs
+from lpms.domain.values import Costs
+from lpms.planning.snapshot import PlanningSnapshot, build_plan_input
 from lpms.planning.solver import SolverOptions
-from lpms.services import planning as planning_service
-from lpms.services.planning import read_snapshot, run_plan
-from lpms.settings import load_settings
+from lpms.services.plan_runs import PlanRequest, PlanRunResult, run_plan
 from tests.helpers import load_demo
 from tests.plan_invariants import assert_plan_honest
+
+NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def read_snapshot(uow: UnitOfWork, costs: Costs) -> PlanningSnapshot:
+    with uow:
+        rows = uow.planning.load_rows()
+    return build_plan_input(rows, costs)
+
+
+def plan(uow: UnitOfWork, costs: Costs, options: SolverOptions = SolverOptions()) -> PlanRunResult:
+    return run_plan(uow, PlanRequest(costs=costs), options=options, actor="test", now=NOW)
 
 
 def test_snapshot_derives_the_papers_net_demand_from_forecasts_and_orders(uow: UnitOfWork) -> None:
@@ -28,14 +39,15 @@ def test_snapshot_derives_the_papers_net_demand_from_forecasts_and_orders(uow: U
 def test_plan_run_on_the_demo_plant_stores_the_run_lines_and_loads(uow: UnitOfWork) -> None:
     load_demo(uow)
     costs = Costs(late=100, inventory=1, overtime=1)
-    run_id, plan, message = run_plan(uow, load_settings(environ={}), costs)
-    assert plan is not None and message == "optimal"
-    assert_plan_honest(plan, read_snapshot(uow, costs).plan_input)
+    result = plan(uow, costs)
+    run_id, plan_, message = result.run_id, result.plan, result.message
+    assert plan_ is not None and message == "optimal"
+    assert_plan_honest(plan_, read_snapshot(uow, costs).plan_input)
     with uow:
         s = uow.session
         run = s.get(m.PlanRun, run_id)
         assert run is not None and run.status is PlanRunStatus.SUCCEEDED
-        assert run.objectives["costs"]["total"] == pytest.approx(plan.costs["total"])
+        assert run.objectives["costs"]["total"] == pytest.approx(plan_.costs["total"])
         assert run.solver_stats["rows"] > 0 and run.finished_at is not None
         # the stored bound is a true lower bound of the stored total (was 37307.17 against 33307.17:
         # the safety-stock shortfall of DRV-BOARD and LED-STRIP was optimised but not reported)
@@ -56,7 +68,8 @@ def test_plan_run_on_the_demo_plant_stores_the_run_lines_and_loads(uow: UnitOfWo
         assert loads == 8 * 12
         kitted = s.scalars(select(m.PlanLine.interval_code).where(m.PlanLine.plan_run_id == run_id).distinct()).all()
         assert "I:BL-24" in kitted
-        assert s.scalar(select(func.count()).select_from(m.AuditEntry).where(m.AuditEntry.entity_key == str(run_id))) == 1
+        actions = s.scalars(select(m.AuditEntry.action).where(m.AuditEntry.entity_key == str(run_id))).all()
+        assert sorted(actions) == ["execute", "request"]
 
 
 def test_an_infeasible_plan_run_is_stored_with_its_explanation(uow: UnitOfWork) -> None:
@@ -65,8 +78,9 @@ def test_an_infeasible_plan_run_is_stored_with_its_explanation(uow: UnitOfWork) 
         for cap in uow.session.scalars(select(m.Capacity)):
             cap.overtime_min = 0
         uow.commit()
-    run_id, plan, message = run_plan(uow, load_settings(environ={}), Costs(late=100, inventory=1))
-    assert plan is None
+    result = plan(uow, Costs(late=100, inventory=1))
+    run_id, message = result.run_id, result.message
+    assert result.plan is None
     assert "LCD-SPARE: 200 units cannot be delivered by period 12" in message
     assert "work center PAPER-LINE is at full capacity" in message
     with uow:
@@ -88,18 +102,17 @@ def test_plan_run_and_network_show_commands(fresh_url: str, capsys: pytest.Captu
     assert svg.read_text().startswith("<svg")
 
 
-def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfWork,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfWork) -> None:
     load_demo(uow, "paper")
     # cutting planes only (as on a large model) and an unreachable gap target: the clock stops the run
-    monkeypatch.setattr(planning_service, "SolverOptions", functools.partial(SolverOptions, qp_max_columns=0))
-    settings = load_settings(environ={"LPMS_SOLVER_TIME_LIMIT_S": "1", "LPMS_BALANCE_GAP_REL": "1e-15"})
+    options = SolverOptions(time_limit_s=1, gap_rel=1e-15, qp_max_columns=0)
     costs = Costs(late=100, inventory=1, balance=20)
-    run_id, plan, message = run_plan(uow, settings, costs)
-    assert plan is not None
-    assert_plan_honest(plan, read_snapshot(uow, costs).plan_input, gap_target=1e-15)
-    assert plan.solver["status"] == "time limit" and message.startswith("time limit: costs.total ")
-    assert "certified lower bound" in message and plan.solver["seconds"] < 1 + 0.5
+    result = plan(uow, costs, options)
+    run_id, plan_, message = result.run_id, result.plan, result.message
+    assert plan_ is not None
+    assert_plan_honest(plan_, read_snapshot(uow, costs).plan_input, gap_target=1e-15)
+    assert plan_.solver["status"] == "time limit" and message.startswith("time limit: costs.total ")
+    assert "certified lower bound" in message and plan_.solver["seconds"] < 1 + 0.5
     with uow:
         run = uow.session.get(m.PlanRun, run_id)
         assert run is not None and run.status is PlanRunStatus.SUCCEEDED and run.message == message

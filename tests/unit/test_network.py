@@ -9,12 +9,13 @@ import pytest
 
 from lpms.domain.enums import ItemKind as K
 from lpms.domain.errors import BomCycleError, InvalidInput
+from lpms.domain.values import Costs
 from lpms.formats.render import describe_network as describe
 from lpms.planning import optimize
 from lpms.planning.demand import OrderLine
 from lpms.planning.network import BomEdge, ItemSpec, NetworkError, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, NetworkPlanInput, plan_network
-from lpms.planning.single import Costs, SingleItemScenario, plan_weighted
+from lpms.planning.single import SingleItemScenario, plan_weighted
 from lpms.planning.solver import SolverError, SolverOptions
 from tests.plan_invariants import assert_plan_honest
 

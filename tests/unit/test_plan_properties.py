@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lpms.domain.enums import OffsetRule
+from lpms.domain.values import Costs
 from lpms.planning.demand import OrderLine
-from lpms.planning.single import Costs, PlanInfeasible, SingleItemPlan, SingleItemScenario, plan_priority, plan_weighted
+from lpms.planning.single import PlanInfeasible, SingleItemPlan, SingleItemScenario, plan_priority, plan_weighted
 from tests.plan_invariants import assert_plan_honest, single_costs
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

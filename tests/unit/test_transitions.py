@@ -9,8 +9,7 @@ import pytest
 
 from lpms.domain.enums import OrderStatus, PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import Conflict, IllegalTransition
-from lpms.domain.transitions import (ORDER_TRANSITIONS, PLAN_RUN_TRANSITIONS, WORK_ORDER_TRANSITIONS,
-                                     check_transition)
+from lpms.domain.transitions import ORDER_TRANSITIONS, PLAN_RUN_TRANSITIONS, WORK_ORDER_TRANSITIONS, check_transition
 
 TABLES: list[tuple[str, type[StrEnum], Mapping]] = [  # type: ignore[type-arg]
     ("work order", WorkOrderStatus, WORK_ORDER_TRANSITIONS),
