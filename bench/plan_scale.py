@@ -22,7 +22,7 @@ import numpy as np
 from lpms.domain.enums import ItemKind as K
 from lpms.domain.values import Costs
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
-from lpms.planning.network_plan import NetworkPlanInput, build_network_model, minutes_per_unit, plan_network
+from lpms.planning.network_plan import NetworkPlanInput, build_network_model, minutes_per_unit, plan_weighted
 from lpms.planning.solver import SolverOptions, new_highs
 
 
@@ -101,7 +101,7 @@ def _case(n: int, periods: int, j: float, queue) -> None:  # type: ignore[no-unt
     inp0 = generate_plant(n, periods)
     inp = NetworkPlanInput(**{**inp0.__dict__, "costs": Costs(late=100, inventory=1, overtime=0.5, balance=j)})
     t0 = time.perf_counter()
-    plan = plan_network(inp, options)
+    plan = plan_weighted(inp, options)
     total = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row = {"n": n, "j": j, "plan": plan.solver, "intervals": len(plan.intervals), "total": total, "rss": rss,

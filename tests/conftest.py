@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -49,7 +49,7 @@ class DatabaseFactory:
             try:
                 with self._admin.connect() as conn:
                     conn.execute(text("select 1"))
-            except Exception as exc:  # noqa: BLE001 - say clearly why the run cannot go on
+            except Exception as exc:
                 raise RuntimeError(f"PostgreSQL at {self.admin_url} is not reachable: {exc}") from exc
         return self._admin
 

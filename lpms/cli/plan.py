@@ -66,18 +66,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def _solve_network(data: Any, args: argparse.Namespace, options: Any) -> int:
     from lpms.planning.levelling import level_period
-    from lpms.planning.network_plan import plan_network
+    from lpms.planning.network_plan import plan_pareto, plan_priority, plan_weighted
     from lpms.planning.scenario import parse_network
 
     inp, gross, net = parse_network(data)
     if args.pareto:
-        mode, kw = "pareto", {"pareto": args.pareto}
+        mode, plans = "pareto", plan_pareto(inp, args.pareto[0], args.pareto[1], options)
     elif args.priority:
-        mode, kw = "priority", {"priority": args.priority}
+        mode, plans = "priority", [plan_priority(inp, args.priority, options)]
     else:
-        mode, kw = "weighted", {}
-    result = plan_network(inp, options, mode=mode, **kw)
-    plans = result if isinstance(result, list) else [result]
+        mode, plans = "weighted", [plan_weighted(inp, options)]
     outputs = []
     for plan in plans:
         out = plan.to_dict()

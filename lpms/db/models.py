@@ -47,7 +47,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def enum_column(enum_cls: type[StrEnum]) -> Enum:
@@ -234,8 +234,8 @@ class PlanRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
-    lines: Mapped[list["PlanLine"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
-    loads: Mapped[list["PlanLoad"]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
+    lines: Mapped[list[PlanLine]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
+    loads: Mapped[list[PlanLoad]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
 
 
 class PlanLine(Base):

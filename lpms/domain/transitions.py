@@ -1,8 +1,9 @@
 """Explicit state machines for the statuses that change over time."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 from lpms.domain.enums import OrderStatus, PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import IllegalTransition

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from lpms.domain.enums import OffsetRule
 from lpms.domain.errors import InvalidInput

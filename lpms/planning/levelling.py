@@ -13,8 +13,8 @@ units of p among the first k of the D units and r_p = d_p / D.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

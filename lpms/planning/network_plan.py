@@ -338,9 +338,9 @@ def _balance_priced(inp: NetworkPlanInput) -> bool:
     return on_wc or on_iv
 
 
-def plan_network(inp: NetworkPlanInput, options: SolverOptions = SolverOptions(), mode: str = "weighted",
-                 priority: Sequence[str] = (), pareto: Sequence[str] = ()) -> NetworkPlan | list[NetworkPlan]:
-    """Plan the network (weighted, priority or pareto mode). Raises NetworkInfeasible with an explanation."""
+def _plan(inp: NetworkPlanInput, options: SolverOptions, mode: str, priority: Sequence[str] = (),
+          pareto: Sequence[str] = ()) -> list[NetworkPlan]:
+    """Plan the network in one mode (one plan, or the Pareto points). Raises NetworkInfeasible."""
     if inp.balance_on not in BALANCE_ON:
         raise NetworkError([f"balance_on {inp.balance_on!r} is not one of {', '.join(BALANCE_ON)}"])
     if mode == "weighted":
@@ -359,8 +359,7 @@ def plan_network(inp: NetworkPlanInput, options: SolverOptions = SolverOptions()
             outs = [solve_weighted(nm.om_costs, weights, options)]
     except SolverInfeasible:
         raise NetworkInfeasible(explain_infeasibility(inp, nm, options)) from None
-    plans = [_extract(inp, nm, o, options, mode == "weighted") for o in outs]
-    return plans if mode == "pareto" else plans[0]
+    return [_extract(inp, nm, o, options, mode == "weighted") for o in outs]
 
 
 def _std(a: np.ndarray) -> float:
@@ -521,22 +520,16 @@ def _ranges(values: Sequence[int] | np.ndarray) -> str:
 
 def plan_weighted(inp: NetworkPlanInput, options: SolverOptions = SolverOptions()) -> NetworkPlan:
     """The plan minimising the weighted sum of the four costs. Raises NetworkInfeasible."""
-    result = plan_network(inp, options, mode="weighted")
-    assert isinstance(result, NetworkPlan)
-    return result
+    return _plan(inp, options, "weighted")[0]
 
 
 def plan_priority(inp: NetworkPlanInput, priority: Sequence[str],
                   options: SolverOptions = SolverOptions()) -> NetworkPlan:
     """The lexicographic plan for the objectives in ``priority`` order. Raises NetworkInfeasible."""
-    result = plan_network(inp, options, mode="priority", priority=priority)
-    assert isinstance(result, NetworkPlan)
-    return result
+    return _plan(inp, options, "priority", priority=priority)[0]
 
 
 def plan_pareto(inp: NetworkPlanInput, first: str, second: str,
                 options: SolverOptions = SolverOptions()) -> list[NetworkPlan]:
     """The efficient plans trading ``first`` against ``second``. Raises NetworkInfeasible."""
-    result = plan_network(inp, options, mode="pareto", pareto=(first, second))
-    assert isinstance(result, list)
-    return result
+    return _plan(inp, options, "pareto", pareto=(first, second))

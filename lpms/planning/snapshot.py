@@ -9,8 +9,8 @@ averaging, offset rule and netting: ``lpms.planning.demand.derive_demand``) and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput

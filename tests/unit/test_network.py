@@ -14,8 +14,9 @@ from lpms.formats.render import describe_network as describe
 from lpms.planning import optimize
 from lpms.planning.demand import OrderLine
 from lpms.planning.network import BomEdge, ItemSpec, NetworkError, NetworkSnapshot, OperationSpec, build_graph, divide
-from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, NetworkPlanInput, plan_network
-from lpms.planning.single import SingleItemScenario, plan_weighted
+from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, NetworkPlanInput, plan_priority, plan_weighted
+from lpms.planning.single import SingleItemScenario
+from lpms.planning.single import plan_weighted as plan_single
 from lpms.planning.solver import SolverError, SolverOptions
 from tests.plan_invariants import assert_plan_honest
 
@@ -102,10 +103,9 @@ def test_invalid_networks_list_every_problem() -> None:
 # ---------------------------------------------------------------- the network plan
 
 
-def solve(inp: NetworkPlanInput, **kw: Any) -> NetworkPlan:
-    """Plan and check the honesty invariants (bound, recomputed costs, status)."""
-    plan = plan_network(inp, **kw)
-    assert isinstance(plan, NetworkPlan)
+def solve(inp: NetworkPlanInput, options: SolverOptions = SolverOptions()) -> NetworkPlan:
+    """Plan (weighted) and check the honesty invariants (bound, recomputed costs, status)."""
+    plan = plan_weighted(inp, options)
     assert_plan_honest(plan, inp)
     return plan
 
@@ -184,7 +184,7 @@ OT = (150.0,) * 6 + (0.0, 0.0) + (150.0,) * 4
 def test_one_item_one_work_center_network_equals_the_single_item_engine(costs: Costs) -> None:
     scn = SingleItemScenario(forecast=(150.0,) * 6 + (250.0,) * 6, regular_capacity=REG, overtime_capacity=OT,
                              orders=(OrderLine(2, 200), OrderLine(7, 380)), costs=costs)
-    single = plan_weighted(scn)
+    single = plan_single(scn)
     assert_plan_honest(single, scn)
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     plan = solve(NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=costs))
@@ -196,8 +196,9 @@ def test_one_item_one_work_center_network_equals_the_single_item_engine(costs: C
 
 def test_network_priority_mode_gives_table_3() -> None:
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
-    plan = solve(NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs()),
-                        mode="priority", priority=["late", "overtime", "inventory"])
+    inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs())
+    plan = plan_priority(inp, ["late", "overtime", "inventory"])
+    assert_plan_honest(plan, inp)
     assert plan.item_production["P"] == [200] * 6 + [100, 100] + [250] * 4
     assert sum(plan.inventory["P"]) == 1380 and sum(plan.overtime_min["W"]) == 200
 
@@ -347,8 +348,7 @@ def test_a_time_limit_stops_the_run_with_its_proven_gap() -> None:
     # cutting planes only and an unreachable gap target: the clock stops the run
     options = SolverOptions(time_limit_s=0.4, gap_rel=1e-15, qp_max_columns=0)
     started = time.perf_counter()
-    plan = plan_network(inp, options)
-    assert isinstance(plan, NetworkPlan)
+    plan = plan_weighted(inp, options)
     assert time.perf_counter() - started < 0.4 + 0.5
     assert_plan_honest(plan, inp, gap_target=1e-15)
     assert plan.solver["status"] == "time limit" and plan.solver["gap_rel"] > 1e-15
@@ -382,8 +382,7 @@ def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_sta
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs())
     options = SolverOptions(time_limit_s=0.3, gap_rel=1e-15, qp_max_columns=0)
-    plan = plan_network(inp, options, mode="priority", priority=["balance", "late", "inventory"])
-    assert isinstance(plan, NetworkPlan)
+    plan = plan_priority(inp, ["balance", "late", "inventory"], options)
     assert_plan_honest(plan, inp, gap_target=1e-15)
     assert plan.solver["status"] == "time limit" and plan.solver["bound_of"] == "objectives.balance"
     assert plan.solver["stages"][0]["status"] == "time limit"

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, plan_network
+from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, plan_weighted
 from lpms.planning.scenario import parse_network
 from tests.plan_invariants import assert_plan_honest
 
@@ -339,7 +339,7 @@ def compare(data: dict[str, Any]) -> None:
         assert list(values) == pytest.approx(ref.demand[code]), code
     status, lower, best = ref.solve()
     try:
-        plan = plan_network(inp)
+        plan = plan_weighted(inp)
     except NetworkInfeasible:
         assert status == "infeasible", "LPMS says infeasible, the reference found a plan"
         return

@@ -2,8 +2,8 @@
 illegal change raises a named Conflict."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Mapping
 
 import pytest
 
