@@ -52,7 +52,7 @@ def _convert(name: str, raw: object, source: str) -> object:
         if kind == "int":
             if isinstance(raw, float) or (isinstance(raw, str) and not raw.strip().lstrip("-").isdigit()):
                 raise ValueError("must be a whole number")
-            value = int(raw)  # type: ignore[arg-type]
+            value = int(str(raw))
             if value < 0:
                 raise ValueError("must not be negative")
             return value

@@ -137,7 +137,7 @@ def divide(graph: nx.DiGraph) -> Division:
     for code in graph.nodes:
         node = graph.nodes[code]
         parents = sorted(graph.successors(code))
-        inputs = sorted(graph.predecessors(code))
+        components = sorted(graph.predecessors(code))
         reasons = []
         if node["kind"] == ItemKind.MATERIAL.value:
             reasons.append("purchased")
@@ -147,8 +147,8 @@ def divide(graph: nx.DiGraph) -> Division:
             reasons.append("common part used by " + ", ".join(parents))
         if node["kind"] == ItemKind.PRODUCT.value or not parents:
             reasons.append("end product")
-        if len(inputs) >= 2:
-            reasons.append(f"kitting point ({len(inputs)} inputs: {', '.join(inputs)})")
+        if len(components) >= 2:
+            reasons.append(f"kitting point ({len(components)} inputs: {', '.join(components)})")
         if reasons:
             decoupling[code] = reasons
     # a non-decoupled made item flows on into its only parent; a chain is linear, so a parent
