@@ -2,7 +2,8 @@
 """Developer tasks, standard library only: `python3 tasks.py TASK [ARGS...]`.
 
   demo          set up .venv from the lock file, then run `lpms demo` (SQLite under instance/)
-  test          the whole suite on SQLite, the database tests on PostgreSQL, then alembic check
+  test          lint, the whole suite on SQLite, the database tests on PostgreSQL, then alembic check
+  lint          ruff and mypy
   bench NAME    a benchmark under bench/ (horizon, plan_scale)
   lock          re-compile requirements.lock from setup.cfg's ranges (`lock --upgrade`: newest)
   test-latest   the suite against the newest versions setup.cfg allows (.venv-latest, no lock)
@@ -53,7 +54,7 @@ def pip(venv: Path, *args: object) -> None:
 
 
 def ensure_python() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py runs under any python3 and says why it stops
         raise SystemExit(f"LPMS needs Python 3.11 or newer, this is {sys.version.split()[0]}")
 
 
@@ -96,8 +97,15 @@ def _suite(py: Path, lpms: Path, args: list[str]) -> None:
         run(lpms, "db", "check", "--database-url", url)
 
 
-def test(args: list[str]) -> None:
+def lint(args: list[str]) -> None:
+    """ruff (lint) and mypy (types; strict on lpms/domain and lpms/planning), as configured in the repository."""
     ensure_venv()
+    run(BIN / "ruff", "check", ".", *args)
+    run(BIN / "mypy")
+
+
+def test(args: list[str]) -> None:
+    lint([])
     _suite(PY, BIN / "lpms", args)
 
 
@@ -133,7 +141,7 @@ def test_latest(args: list[str]) -> None:
     _suite(bin_dir(venv) / "python", bin_dir(venv) / "lpms", args)
 
 
-TASKS = {"demo": demo, "test": test, "bench": bench, "lock": lock, "test-latest": test_latest}
+TASKS = {"demo": demo, "test": test, "lint": lint, "bench": bench, "lock": lock, "test-latest": test_latest}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

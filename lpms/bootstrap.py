@@ -112,15 +112,18 @@ def translate_db_error(exc: BaseException, url: str = "") -> LpmsError:
     return err
 
 
+class _LpmsHandler(logging.StreamHandler):  # type: ignore[type-arg]  # StreamHandler is generic in typeshed only
+    """LPMS's own stderr handler (so configuring twice adds it once)."""
+
+
 def configure_logging(settings: Settings) -> None:
     """Warnings and above go to stderr at the configured level; stdout stays ours."""
     root = logging.getLogger("lpms")
-    if any(getattr(h, "_lpms", False) for h in root.handlers):
+    if any(isinstance(h, _LpmsHandler) for h in root.handlers):
         root.setLevel(settings.log_level)
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LpmsHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler._lpms = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     root.propagate = False

@@ -45,7 +45,7 @@ def _convert(name: str, raw: object, source: str) -> object:
         if kind in ("Path",):
             return Path(str(raw))
         if kind == "float":
-            value = float(raw)  # type: ignore[arg-type]
+            value = float(str(raw))
             if value < 0:
                 raise ValueError("must not be negative")
             return value
@@ -106,7 +106,7 @@ def load_settings(
     if values.get("database_url"):
         values["database_url"] = _check_database_url(str(values["database_url"]),
                                                      _source_of("database_url", env, used_path, overrides))
-    return Settings(config_file=used_path, **values)  # type: ignore[arg-type]
+    return Settings(config_file=used_path, **values)  # type: ignore[arg-type]  # values were converted per field type by _convert
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

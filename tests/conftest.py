@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import sessionmaker
 
 from lpms.db import migrate
@@ -41,9 +41,9 @@ class DatabaseFactory:
     def __init__(self, backend: str, admin_url: str, tmp: Path) -> None:
         self.backend, self.admin_url, self.tmp = backend, admin_url, tmp
         self._created: list[str] = []
-        self._admin = None
+        self._admin: Engine | None = None
 
-    def _admin_engine(self):  # type: ignore[no-untyped-def]
+    def _admin_engine(self) -> Engine:
         if self._admin is None:
             self._admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
             try:
@@ -87,14 +87,14 @@ def migrated_url(db_factory: DatabaseFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(migrated_url: str):  # type: ignore[no-untyped-def]
+def engine(migrated_url: str) -> Iterator[Engine]:
     eng = make_engine(migrated_url)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def uow(engine) -> Iterator[UnitOfWork]:  # type: ignore[no-untyped-def]
+def uow(engine: Engine) -> Iterator[UnitOfWork]:
     """A unit of work whose commits land in a savepoint of an outer transaction rolled back after the test."""
     connection = engine.connect()
     outer = connection.begin()

@@ -564,7 +564,7 @@ class _Codes:
 class _Validator:
     """Checks across rows, files and the stored data (the rows themselves are already parsed)."""
 
-    def __init__(self, s, parsed: dict[str, list[Row]], names: dict[str, str], items: dict[str, m.Item],  # type: ignore[no-untyped-def]
+    def __init__(self, s: Session, parsed: dict[str, list[Row]], names: dict[str, str], items: dict[str, m.Item],
                  wcs: dict[str, m.WorkCenter], periods: dict[int, m.Period], problems: _Problems) -> None:
         self.s, self.parsed, self.names, self.problems = s, parsed, names, problems
         self.items, self.wcs, self.periods = items, wcs, periods
@@ -779,7 +779,7 @@ def _upsert(result: ImportResult, name: str, existing: dict[Any, Any], key: Any,
     return obj
 
 
-def _move_periods_aside(s, parsed, periods) -> None:  # type: ignore[no-untyped-def]
+def _move_periods_aside(s: Session, parsed: dict[str, list[Row]], periods: dict[int, m.Period]) -> None:
     """Start dates are unique: a calendar shifted by a period would collide with itself while
     being written row by row, so periods whose start date changes are first moved to
     placeholder dates (in year 1, before any real calendar) and flushed."""
@@ -793,7 +793,8 @@ def _move_periods_aside(s, parsed, periods) -> None:  # type: ignore[no-untyped-
     s.flush()
 
 
-def _write(s, parsed, items, wcs, periods, result: ImportResult) -> None:  # type: ignore[no-untyped-def]
+def _write(s: Session, parsed: dict[str, list[Row]], items: dict[str, m.Item], wcs: dict[str, m.WorkCenter],
+           periods: dict[int, m.Period], result: ImportResult) -> None:
     existing: dict[Any, Any]
     for row in parsed.get("items", []):
         v = row.values
@@ -806,8 +807,8 @@ def _write(s, parsed, items, wcs, periods, result: ImportResult) -> None:  # typ
     for row in parsed.get("calendar", []):
         v = row.values
         if v["period"] in changed_dates:  # compare with the stored dates, not the placeholders
-            p = periods[v["period"]]
-            p.start_date, p.end_date = changed_dates[v["period"]]
+            period = periods[v["period"]]
+            period.start_date, period.end_date = changed_dates[v["period"]]
         _upsert(result, "calendar", periods, v["period"],
                 {"seq": v["period"], "bucket": v["bucket"], "start_date": v["start_date"], "end_date": v["end_date"]},
                 m.Period, s)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,7 +143,8 @@ def test_an_unexpected_error_prints_one_line_and_where_the_details_are(
 
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    parser._subparsers._group_actions[0].choices["export"].set_defaults(func=boom)  # type: ignore[union-attr]
+    subparsers: Any = parser._subparsers._group_actions[0]  # type: ignore[union-attr]  # argparse internals
+    subparsers.choices["export"].set_defaults(func=boom)
     rc, _, err = _run(capsys, "export", "x")
     assert rc == EXIT_CODES["internal"] == 1
     assert err.startswith("lpms: internal error (KeyError: 'surprise'); details in ")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,10 +35,10 @@ BASE = {
 }
 
 
-def _reject(uow: UnitOfWork, texts: Mapping[str, str | bytes], **kwargs: object) -> list[str]:
+def _reject(uow: UnitOfWork, texts: Mapping[str, str | bytes], **kwargs: Any) -> list[str]:
     before = snapshot(uow)
     with pytest.raises(ValidationFailed) as info:
-        import_texts(uow, texts, **kwargs)  # type: ignore[arg-type]
+        import_texts(uow, texts, **kwargs)
     assert snapshot(uow) == before, "a rejected import must change nothing"
     return info.value.problems
 

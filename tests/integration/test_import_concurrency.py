@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from lpms.db import locks, migrate
 from lpms.db import models as m
@@ -57,7 +58,7 @@ def test_two_imports_started_together_serialise_and_the_second_sees_the_first(
     committed: dict[str, float] = {}
     original_acquire, original_commit = locks.acquire, UnitOfWork.commit
 
-    def acquire(session, name, **kwargs):  # type: ignore[no-untyped-def]
+    def acquire(session: Session, name: str, **kwargs: Any) -> None:
         requested[threading.current_thread().name] = time.monotonic()
         return original_acquire(session, name, **kwargs)
 
@@ -92,7 +93,7 @@ def _hold_the_lock_in_winner(monkeypatch: pytest.MonkeyPatch) -> tuple[threading
     holding, release = threading.Event(), threading.Event()
     original = locks.acquire
 
-    def acquire(session, name, **kwargs):  # type: ignore[no-untyped-def]
+    def acquire(session: Session, name: str, **kwargs: Any) -> None:
         original(session, name, **kwargs)
         if threading.current_thread().name.startswith("winner"):
             holding.set()

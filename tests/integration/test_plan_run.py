@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -89,7 +90,7 @@ def test_an_infeasible_plan_run_is_stored_with_its_explanation(uow: UnitOfWork) 
         assert uow.session.scalar(select(func.count()).select_from(m.PlanLine).where(m.PlanLine.plan_run_id == run_id)) == 0
 
 
-def test_plan_run_and_network_show_commands(fresh_url: str, capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_plan_run_and_network_show_commands(fresh_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["demo", "--no-plan", "--database-url", fresh_url]) == 0
     capsys.readouterr()
     assert main(["plan", "run", "--database-url", fresh_url, "--priority", "late,overtime,inventory"]) == 0

@@ -65,7 +65,7 @@ def test_pareto_flag_lists_efficient_points(capsys: pytest.CaptureFixture[str]) 
     ({"colour": "red"}, "key 'colour': unknown key"),
     ({"forecast": "many"}, "key 'forecast': must be a list of numbers"),
 ])
-def test_bad_scenarios_exit_2_naming_the_key(change: dict, message: str, tmp_path: Path,
+def test_bad_scenarios_exit_2_naming_the_key(change: dict[str, object], message: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     data = dict(BASE)
     for key, value in change.items():
@@ -136,7 +136,7 @@ def test_multi_item_scenario_solves_with_levelled_sequences(capsys: pytest.Captu
     ({"routings": [{"item": "MON", "work_center": "NOWHERE", "run_min": 1}]}, "unknown work center NOWHERE"),
     ({"bom": NETWORK["bom"] + [{"parent": "FRAME", "child": "MON", "qty": 1}]}, "BOM cycle: "),
 ])
-def test_bad_multi_item_scenarios_exit_2_with_the_problem_named(change: dict, message: str, tmp_path: Path,
+def test_bad_multi_item_scenarios_exit_2_with_the_problem_named(change: dict[str, object], message: str, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({**NETWORK, **change}))

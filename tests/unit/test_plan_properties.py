@@ -19,7 +19,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 @st.composite
-def scenarios(draw, max_n: int = 10, balance: bool | None = None):  # type: ignore[no-untyped-def]
+def scenarios(draw: st.DrawFn, max_n: int = 10, balance: bool | None = None) -> SingleItemScenario:
     n = draw(st.integers(2, max_n))
     q = st.integers(0, 60).map(float)
     forecast = tuple(draw(st.lists(q, min_size=n, max_size=n)))

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from lpms.domain.values import Costs
 from lpms.planning.demand import OrderLine
 from lpms.planning.single import (
-    Costs,
     PlanInfeasible,
     SingleItemPlan,
     SingleItemScenario,

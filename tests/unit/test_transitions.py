@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from lpms.domain.enums import OrderStatus, PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import Conflict, IllegalTransition
 from lpms.domain.transitions import ORDER_TRANSITIONS, PLAN_RUN_TRANSITIONS, WORK_ORDER_TRANSITIONS, check_transition
 
-TABLES: list[tuple[str, type[StrEnum], Mapping]] = [  # type: ignore[type-arg]
+TABLES: list[tuple[str, type[StrEnum], Mapping[Any, frozenset[Any]]]] = [
     ("work order", WorkOrderStatus, WORK_ORDER_TRANSITIONS),
     ("order", OrderStatus, ORDER_TRANSITIONS),
     ("plan run", PlanRunStatus, PLAN_RUN_TRANSITIONS),
@@ -19,7 +20,7 @@ TABLES: list[tuple[str, type[StrEnum], Mapping]] = [  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("entity, enum, table", TABLES, ids=[t[0] for t in TABLES])
-def test_every_status_has_a_row_and_every_target_is_a_status(entity: str, enum: type[StrEnum], table: Mapping) -> None:  # type: ignore[type-arg]
+def test_every_status_has_a_row_and_every_target_is_a_status(entity: str, enum: type[StrEnum], table: Mapping[Any, frozenset[Any]]) -> None:
     assert set(table) == set(enum)
     for current, targets in table.items():
         assert targets <= set(enum)
@@ -27,7 +28,7 @@ def test_every_status_has_a_row_and_every_target_is_a_status(entity: str, enum: 
 
 
 @pytest.mark.parametrize("entity, enum, table", TABLES, ids=[t[0] for t in TABLES])
-def test_allowed_changes_pass_and_all_others_raise_a_named_conflict(entity: str, enum: type[StrEnum], table: Mapping) -> None:  # type: ignore[type-arg]
+def test_allowed_changes_pass_and_all_others_raise_a_named_conflict(entity: str, enum: type[StrEnum], table: Mapping[Any, frozenset[Any]]) -> None:
     for current in enum:
         for target in enum:
             if target in table[current]:
@@ -42,7 +43,7 @@ def test_allowed_changes_pass_and_all_others_raise_a_named_conflict(entity: str,
 def test_finished_plan_runs_and_work_orders_are_terminal() -> None:
     for status in (PlanRunStatus.FAILED, PlanRunStatus.INFEASIBLE, PlanRunStatus.SUPERSEDED):
         assert PLAN_RUN_TRANSITIONS[status] == frozenset()
-    for status in (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED):
-        assert WORK_ORDER_TRANSITIONS[status] == frozenset()
+    for wo_status in (WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED):
+        assert WORK_ORDER_TRANSITIONS[wo_status] == frozenset()
     assert PlanRunStatus.APPROVED in PLAN_RUN_TRANSITIONS[PlanRunStatus.SUCCEEDED]
     assert PlanRunStatus.APPROVED not in PLAN_RUN_TRANSITIONS[PlanRunStatus.FAILED]
