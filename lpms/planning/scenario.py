@@ -6,7 +6,7 @@ from typing import Any
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
 from lpms.domain.values import Costs
-from lpms.planning.demand import OrderLine, gross_demand, net_demand
+from lpms.planning.demand import OrderLine, derive_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
 from lpms.planning.network_plan import BALANCE_ON, NetworkPlanInput, no_buffer, spare_part_advice
 from lpms.planning.single import SingleItemScenario
@@ -229,9 +229,9 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
         rule = parse_offset_rule(d.get("offset_rule", "backward"), f"{where}.offset_rule")
         back = parse_window(d.get("backward_window"), f"{where}.backward_window")
         fwd = parse_window(d.get("forward_window"), f"{where}.forward_window")
-        gd = gross_demand(forecast, orders, rule, back, fwd)
-        gross[code] = tuple(gd)
-        net[code] = tuple(net_demand(gd, on_hand.get(code, 0.0), None, safety.get(code, 0.0)))
+        gd, nd = derive_demand(forecast, orders, rule, backward_window=back, forward_window=fwd,
+                               on_hand=on_hand.get(code, 0.0), safety_stock=safety.get(code, 0.0))
+        gross[code], net[code] = tuple(gd), tuple(nd)
     receipts = {}
     raw_receipts = data.get("receipts", {})
     if not isinstance(raw_receipts, dict):
