@@ -5,6 +5,7 @@ from typing import Any
 
 from lpms.domain.enums import ItemKind, OffsetRule
 from lpms.domain.errors import InvalidInput
+from lpms.domain.limits import MAX_PERIOD, MAX_QUANTITY, MIN_NONZERO
 from lpms.domain.values import Costs
 from lpms.planning.demand import OrderLine, derive_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec, build_graph, divide
@@ -28,6 +29,11 @@ def _number(value: Any, key: str, *, whole: bool = False) -> float:
         raise ScenarioError(f"key '{key}': {value!r} is not a finite number")
     if value < 0:
         raise ScenarioError(f"key '{key}': {value} is negative")
+    if value > MAX_QUANTITY:
+        raise ScenarioError(f"key '{key}': {value:g} is larger than {MAX_QUANTITY:g}, the largest value LPMS plans with")
+    if 0 < value < MIN_NONZERO:
+        raise ScenarioError(f"key '{key}': {value:g} is smaller than {MIN_NONZERO:g}, the smallest non-zero value "
+                            f"LPMS plans with")
     if whole and not float(value).is_integer():
         raise ScenarioError(f"key '{key}': {value} is not a whole number")
     return float(value)
@@ -101,6 +107,8 @@ def parse_single(data: Any) -> SingleItemScenario:
     n = len(forecast)
     if n == 0:
         raise ScenarioError("key 'forecast': needs at least one period")
+    if n > MAX_PERIOD:
+        raise ScenarioError(f"key 'forecast': {n} periods, more than {MAX_PERIOD}")
     regular = _series(data, "regular_capacity", n)
     overtime = _series(data, "overtime_capacity", n)
     orders = parse_orders(data.get("orders", []), "", n)
@@ -167,6 +175,8 @@ def parse_network(data: Any) -> tuple[NetworkPlanInput, dict[str, tuple[float, .
     n = int(_number(data["periods"], "periods", whole=True))
     if n < 1:
         raise ScenarioError("key 'periods': needs at least one period")
+    if n > MAX_PERIOD:
+        raise ScenarioError(f"key 'periods': {n} periods, more than {MAX_PERIOD}")
     items, on_hand, safety = [], {}, {}
     for i, raw in enumerate(_list(data, "items")):
         where = f"items[{i + 1}]"

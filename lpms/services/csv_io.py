@@ -36,17 +36,17 @@ from lpms.db import models as m
 from lpms.db.session import UnitOfWork, translated_errors
 from lpms.domain.enums import Bucket, ItemKind, OffsetRule, OrderStatus
 from lpms.domain.errors import InvalidInput, NotFound, Unavailable, ValidationFailed
+from lpms.domain.limits import (
+    MAX_CAPACITY_MIN,
+    MAX_PERIOD,
+    MAX_PRIORITY,
+    MAX_QTY_PER,
+    MAX_QUANTITY,
+    MAX_RUN_MIN,
+    MAX_SEQUENCE,
+    MIN_NONZERO,
+)
 
-# ---------------------------------------------------------------- limits (docs/csv-formats.md)
-
-MAX_QUANTITY = 1_000_000_000  # units: orders, forecasts, stock, receipts, safety stock
-MAX_QTY_PER = 1_000_000  # a BOM line, and the product of qty_per along any BOM path
-MIN_NONZERO = 0.000_001  # smallest non-zero number (and smallest product along a BOM path)
-MAX_RUN_MIN = 1_000_000  # run_min, setup_min: minutes per unit / per period
-MAX_CAPACITY_MIN = 1_000_000_000  # regular_min, overtime_min: minutes per period
-MAX_PERIOD = 10_000  # period numbers; lead times and offset windows in periods
-MAX_SEQUENCE = 1_000_000  # routing sequence numbers
-MAX_PRIORITY = 1_000_000  # order priority, -MAX_PRIORITY .. MAX_PRIORITY
 IMPORT_LOCK_TIMEOUT_S = 30.0  # how long an import waits for another one to finish
 BUSY_MESSAGE = "another import is running; try again"
 

@@ -58,6 +58,10 @@ def test_pareto_flag_lists_efficient_points(capsys: pytest.CaptureFixture[str]) 
     ({"forecast": None}, "key 'forecast': missing (required)"),
     ({"regular_capacity": [200] * 11}, "key 'regular_capacity': has 11 values, 'forecast' has 12"),
     ({"overtime_capacity": [150] * 11 + [-1]}, "key 'overtime_capacity[12]': -1 is negative"),
+    ({"overtime_capacity": [150] * 11 + [1e20]},
+     "key 'overtime_capacity[12]': 1e+20 is larger than 1e+09, the largest value LPMS plans with"),
+    ({"overtime_capacity": [150] * 11 + [1e-9]},
+     "key 'overtime_capacity[12]': 1e-09 is smaller than 1e-06, the smallest non-zero value LPMS plans with"),
     ({"offset_rule": "sideways"}, "key 'offset_rule': 'sideways' is not one of forecast_only"),
     ({"orders": [{"period": 13, "quantity": 5}]}, "key 'orders[1].period': 13 is out of range 1..12"),
     ({"orders": [{"period": 2, "quantity": -5}]}, "key 'orders[1].quantity': -5 is negative"),
@@ -129,6 +133,7 @@ def test_multi_item_scenario_solves_with_levelled_sequences(capsys: pytest.Captu
 
 @pytest.mark.parametrize("change, message", [
     ({"periods": 0}, "key 'periods': needs at least one period"),
+    ({"periods": 10**7}, "key 'periods': 10000000 periods, more than 10000"),
     ({"items": [{"code": "MON"}]}, "key 'items[1].kind': missing (required)"),
     ({"work_centers": [{"code": "ASSY", "regular_min": [1, 2]}]}, "key 'work_centers[1].regular_min': has 2 values, 'periods' is 6"),
     ({"demand": {"GHOST": {"forecast": [1] * 6}}}, "key 'demand.GHOST': unknown item 'GHOST'"),
