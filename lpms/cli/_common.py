@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -39,6 +40,14 @@ def database_options() -> argparse.ArgumentParser:
 
 def settings_of(args: argparse.Namespace) -> Settings:
     return load_settings(database_url=getattr(args, "database_url", None))
+
+
+def actor() -> str:
+    """Who acts when a person runs the CLI: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
 
 
 def now_of(args: argparse.Namespace) -> dt.datetime:

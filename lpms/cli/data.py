@@ -5,13 +5,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lpms.cli._common import now_of, settings_of, with_database
+from lpms.cli._common import actor, now_of, settings_of, with_database
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from lpms.services.csv_io import import_dir
 
-    result: Any = with_database(args, lambda uow, _s: import_dir(uow, Path(args.directory)))
+    result: Any = with_database(args, lambda uow, _s: import_dir(uow, Path(args.directory), actor=actor(),
+                                                                 now=now_of(args)))
     print(f"imported {args.directory}: {result.summary()}")
     return 0
 
@@ -45,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     migrate.upgrade(url)
     print(f"database {safe_url(url)} migrated to head ({migrate.head_revision()})")
     with open_database(settings) as database:
-        for load in load_demo(database.uow()):
+        for load in load_demo(database.uow(), actor="demo", now=now_of(args)):
             print(f"loaded demo data '{load.name}': {load.result.summary()}")
         counts = database_counts(database.uow())
         print("database holds: " + ", ".join(f"{n} {label}" for label, n in counts.items()))

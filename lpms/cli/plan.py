@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
 from pathlib import Path
 from typing import Any
 
 from lpms.bootstrap import Database, solver_options
-from lpms.cli._common import Parser, database, now_of, settings_of
+from lpms.cli._common import Parser, actor, database, now_of, settings_of
 from lpms.formats.scenario_files import load_scenario_file
 from lpms.settings import Settings
 
@@ -157,13 +156,6 @@ def _costs(text: str) -> Any:
     return Costs(**values)
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli"
-
-
 def _request(args: argparse.Namespace) -> Any:
     from lpms.domain.enums import Objective
     from lpms.domain.values import DEFAULT_COSTS
@@ -180,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     with database(args) as db:
-        result = run_plan(db.uow(), _request(args), options=solver_options(settings), actor=_actor(),
+        result = run_plan(db.uow(), _request(args), options=solver_options(settings), actor=actor(),
                           now=now_of(args))
     for note in result.notes:
         print(f"note: {note}")

@@ -486,9 +486,11 @@ def scan_dir(directory: Path) -> tuple[list[SourceFile], list[str]]:
 
 # ---------------------------------------------------------------- import
 
-def import_texts(uow: UnitOfWork, texts: Mapping[str, str | bytes], *, filenames: Mapping[str, str] | None = None,
+def import_texts(uow: UnitOfWork, texts: Mapping[str, str | bytes], *, actor: str, now: dt.datetime,
+                 filenames: Mapping[str, str] | None = None,
                  lock_timeout: float = IMPORT_LOCK_TIMEOUT_S) -> ImportResult:
-    """Validate and upsert the given CSV texts (file stem -> text or UTF-8 bytes) in one transaction.
+    """Validate and upsert the given CSV texts (file stem -> text or UTF-8 bytes) in one transaction,
+    recording who imported what (an audit row) at ``now``.
 
     ``filenames`` (stem -> name) is how files are named in messages (default ``STEM.csv``).
     Waits up to ``lock_timeout`` seconds for another import to finish, then raises Busy.
@@ -502,19 +504,21 @@ def import_texts(uow: UnitOfWork, texts: Mapping[str, str | bytes], *, filenames
             problems.add(f"{name}.csv", None, None, f"unknown file (expected any of {KNOWN_FILES})")
             continue
         sources.append(SourceFile(spec, (filenames or {}).get(name, spec.filename), data))
-    return _import(uow, sources, problems, lock_timeout)
+    return _import(uow, sources, problems, lock_timeout, actor, now)
 
 
-def import_dir(uow: UnitOfWork, directory: Path, *, lock_timeout: float = IMPORT_LOCK_TIMEOUT_S) -> ImportResult:
+def import_dir(uow: UnitOfWork, directory: Path, *, actor: str, now: dt.datetime,
+               lock_timeout: float = IMPORT_LOCK_TIMEOUT_S) -> ImportResult:
     """Import every known CSV file in ``directory`` (file names match ignoring letter case; an
     unknown ``*.csv`` file is an error, other files are left alone); see import_texts."""
     sources, file_problems = scan_dir(Path(directory))
     problems = _Problems()
     problems.items.extend(file_problems)
-    return _import(uow, sources, problems, lock_timeout)
+    return _import(uow, sources, problems, lock_timeout, actor, now)
 
 
-def _import(uow: UnitOfWork, sources: list[SourceFile], problems: _Problems, lock_timeout: float) -> ImportResult:
+def _import(uow: UnitOfWork, sources: list[SourceFile], problems: _Problems, lock_timeout: float, actor: str,
+            now: dt.datetime) -> ImportResult:
     parsed: dict[str, list[Row]] = {}
     names: dict[str, str] = {}
     for src in sorted(sources, key=lambda f: SPECS.index(f.spec)):
@@ -535,7 +539,9 @@ def _import(uow: UnitOfWork, sources: list[SourceFile], problems: _Problems, loc
         if problems.items:
             raise ValidationFailed(problems.items)
         result = ImportResult()
-        _write(s, parsed, items, wcs, periods, result)
+        _write(s, parsed, items, wcs, periods, result, now)
+        uow.audit.add(actor=actor, action="import", entity="master_data", entity_key="csv", at=now,
+                      detail={"files": [names[n] for n in parsed], "after": result.counts})
         uow.commit()
     return result
 
@@ -794,11 +800,13 @@ def _move_periods_aside(s: Session, parsed: dict[str, list[Row]], periods: dict[
 
 
 def _write(s: Session, parsed: dict[str, list[Row]], items: dict[str, m.Item], wcs: dict[str, m.WorkCenter],
-           periods: dict[int, m.Period], result: ImportResult) -> None:
+           periods: dict[int, m.Period], result: ImportResult, now: dt.datetime) -> None:
     existing: dict[Any, Any]
     for row in parsed.get("items", []):
         v = row.values
-        _upsert(result, "items", items, v["code"], dict(v), m.Item, s)
+        item = _upsert(result, "items", items, v["code"], dict(v), m.Item, s)
+        if item in s.new or s.is_modified(item):
+            item.updated_at = now  # the import's time, not the database server's clock
     for row in parsed.get("work_centers", []):
         _upsert(result, "work_centers", wcs, row.values["code"], dict(row.values), m.WorkCenter, s)
     changed_dates = {r.values["period"]: (periods[r.values["period"]].start_date, periods[r.values["period"]].end_date)

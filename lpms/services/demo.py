@@ -1,6 +1,7 @@
 """The demo plant: load the shipped CSV sets through the importer, summarise the database."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,9 @@ class DemoLoad:
     result: ImportResult
 
 
-def load_demo(uow: SqlAlchemyUnitOfWork) -> list[DemoLoad]:
+def load_demo(uow: SqlAlchemyUnitOfWork, *, actor: str, now: dt.datetime) -> list[DemoLoad]:
     """Import every demo set (the paper's case, then the LCD plant), each all or nothing."""
-    return [DemoLoad(name, import_dir(uow, DEMO_DIR / name)) for name in DEMO_SETS]
+    return [DemoLoad(name, import_dir(uow, DEMO_DIR / name, actor=actor, now=now)) for name in DEMO_SETS]
 
 
 def database_counts(uow: UnitOfWork) -> dict[str, int]:

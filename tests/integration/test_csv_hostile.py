@@ -22,7 +22,7 @@ from lpms.domain.errors import DatabaseUnavailable, InvalidInput, LpmsError, Not
 from lpms.services import csv_io
 from lpms.services.csv_io import export_dir, export_texts, import_dir, import_texts
 from lpms.services.demo import DEMO_DIR
-from tests.helpers import load_demo, snapshot
+from tests.helpers import NOW, load_demo, snapshot
 
 pytestmark = pytest.mark.db
 
@@ -38,7 +38,7 @@ BASE = {
 def _reject(uow: UnitOfWork, texts: Mapping[str, str | bytes], **kwargs: Any) -> list[str]:
     before = snapshot(uow)
     with pytest.raises(ValidationFailed) as info:
-        import_texts(uow, texts, **kwargs)
+        import_texts(uow, texts, **kwargs, actor="test", now=NOW)
     assert snapshot(uow) == before, "a rejected import must change nothing"
     return info.value.problems
 
@@ -46,7 +46,7 @@ def _reject(uow: UnitOfWork, texts: Mapping[str, str | bytes], **kwargs: Any) ->
 def _reject_dir(uow: UnitOfWork, directory: Path) -> list[str]:
     before = snapshot(uow)
     with pytest.raises(ValidationFailed) as info:
-        import_dir(uow, directory)
+        import_dir(uow, directory, actor="test", now=NOW)
     assert snapshot(uow) == before, "a rejected import must change nothing"
     return info.value.problems
 
@@ -54,7 +54,7 @@ def _reject_dir(uow: UnitOfWork, directory: Path) -> list[str]:
 @pytest.fixture
 def base(uow: UnitOfWork) -> UnitOfWork:
     """A database holding A (product) <- B (part), C (material), work center W1, routings of A and B."""
-    import_texts(uow, BASE)
+    import_texts(uow, BASE, actor="test", now=NOW)
     return uow
 
 
@@ -131,7 +131,7 @@ def test_quantities_multiplying_along_a_bom_path_beyond_the_limit_are_rejected(b
 
 def test_bom_path_through_stored_lines_counts_too(base: UnitOfWork) -> None:
     # A <- B (2) is stored; B <- C at 0.000001 makes 0.000002 C per A: fine; at 1,000,000 B -> C it is 2,000,000 C per A
-    import_texts(base, {"bom": "parent,child,qty_per\nB,C,0.000001\n"})
+    import_texts(base, {"bom": "parent,child,qty_per\nB,C,0.000001\n"}, actor="test", now=NOW)
     problems = _reject(base, {"bom": "parent,child,qty_per\nB,C,1000000\n"})
     assert problems == ["bom.csv:2: column qty_per: along A -> B -> C the quantities per unit multiply to 2e+06 "
                         "(at most 1,000,000 C per A)"]
@@ -255,7 +255,7 @@ def test_codes_equal_but_for_case_in_one_file_are_duplicates(base: UnitOfWork) -
 
 def test_code_equal_but_for_case_to_a_stored_one_is_a_duplicate(base: UnitOfWork) -> None:
     import_texts(base, {"items": "code,kind\nBEZEL,part\n",
-                        "orders": "number,customer,item,quantity,due_date\nSO-1,Acme,A,1,2027-01-04\n"})
+                        "orders": "number,customer,item,quantity,due_date\nSO-1,Acme,A,1,2027-01-04\n"}, actor="test", now=NOW)
     problems = _reject(base, {"items": "code,kind\nbezel,part\n", "work_centers": "code\nw1\n",
                               "orders": "number,customer,item,quantity,due_date\nso-1,Acme,A,1,2027-01-04\n"})
     assert problems == [
@@ -285,7 +285,7 @@ def test_reference_differing_in_case_is_unknown_and_names_the_likely_code(base: 
 
 
 def test_reimporting_a_code_with_the_same_case_is_an_update(base: UnitOfWork) -> None:
-    result = import_texts(base, {"items": "code,name,kind\nB,Renamed,part\n"})
+    result = import_texts(base, {"items": "code,name,kind\nB,Renamed,part\n"}, actor="test", now=NOW)
     assert result.counts["items"] == {"rows": 1, "inserted": 0, "updated": 1}
 
 
@@ -310,7 +310,7 @@ def test_quote_closing_lines_later_does_not_hide_the_rows_between(base: UnitOfWo
 
 
 def test_quoted_cells_with_commas_and_doubled_quotes_are_read(uow: UnitOfWork) -> None:
-    import_texts(uow, {"items": 'code,name,kind\nQ1,"Bezel, 24"" black",part\nQ2, "spaced" ,part\r\nQ3,5" panel,part\r\n'})
+    import_texts(uow, {"items": 'code,name,kind\nQ1,"Bezel, 24"" black",part\nQ2, "spaced" ,part\r\nQ3,5" panel,part\r\n'}, actor="test", now=NOW)
     with uow:
         assert uow.session is not None
         names = {code: name for code, name in uow.session.execute(
@@ -329,7 +329,7 @@ def test_utf16_file_is_rejected_as_a_whole(base: UnitOfWork) -> None:
 
 
 def test_utf8_with_byte_order_mark_and_crlf_is_read(uow: UnitOfWork) -> None:
-    result = import_texts(uow, {"items": "\ufeffcode,name,kind\r\nÄ1,Blende für 24,part\r\n".encode("utf-8")})
+    result = import_texts(uow, {"items": "\ufeffcode,name,kind\r\nÄ1,Blende für 24,part\r\n".encode("utf-8")}, actor="test", now=NOW)
     assert result.counts["items"]["inserted"] == 1
 
 
@@ -358,7 +358,7 @@ def test_file_name_differing_in_case_is_read_and_named_as_found(base: UnitOfWork
     _write(tmp_path, "Stock.csv", "item,on_hand\nS1,5\nS1,6\n")
     assert _reject_dir(base, tmp_path) == ["Stock.csv:3: column item: duplicate key (item=S1), first on line 2"]
     _write(tmp_path, "Stock.csv", "item,on_hand\nS1,5\n")
-    result = import_dir(base, tmp_path)
+    result = import_dir(base, tmp_path, actor="test", now=NOW)
     assert result.counts["stock"] == {"rows": 1, "inserted": 1, "updated": 0}
 
 
@@ -379,10 +379,10 @@ def test_unknown_csv_file_is_rejected_never_ignored(base: UnitOfWork, tmp_path: 
 
 def test_missing_directory_is_not_found(uow: UnitOfWork, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="nowhere: no such directory$"):
-        import_dir(uow, tmp_path / "nowhere")
+        import_dir(uow, tmp_path / "nowhere", actor="test", now=NOW)
     _write(tmp_path, "file", "x")
     with pytest.raises(InvalidInput, match="file: not a directory$"):
-        import_dir(uow, tmp_path / "file")
+        import_dir(uow, tmp_path / "file", actor="test", now=NOW)
 
 
 def test_cli_import_of_a_missing_directory_and_a_hostile_file_exit_2(fresh_url: str, tmp_path: Path,
@@ -409,7 +409,7 @@ def test_export_refuses_a_directory_holding_csv_files_unless_overwrite(base: Uni
     assert sorted(p.name for p in out.iterdir()) == sorted([p.name for p in paths] + ["notes.txt"])
     assert (out / "items.csv").read_text() == export_texts(base)["items"]
     # and the directory imports back cleanly (notes.txt is not an import file)
-    assert all(c["inserted"] == 0 and c["updated"] == 0 for c in import_dir(base, out).counts.values())
+    assert all(c["inserted"] == 0 and c["updated"] == 0 for c in import_dir(base, out, actor="test", now=NOW).counts.values())
 
 
 def test_export_into_a_file_is_invalid_input(base: UnitOfWork, tmp_path: Path) -> None:
@@ -435,7 +435,7 @@ def test_unreachable_database_is_database_unavailable(tmp_path: Path) -> None:
     try:
         uow = UnitOfWork(session_factory(engine))
         with pytest.raises(DatabaseUnavailable, match="database unavailable"):
-            import_texts(uow, {"items": ITEMS})
+            import_texts(uow, {"items": ITEMS}, actor="test", now=NOW)
         with pytest.raises(DatabaseUnavailable, match="database unavailable"):
             export_dir(uow, tmp_path / "out")
     finally:
@@ -467,7 +467,7 @@ def _files(draw: st.DrawFn) -> dict[str, str | bytes]:
 def test_any_file_set_is_imported_or_rejected_with_an_lpms_error(base: UnitOfWork, texts: dict[str, str | bytes]) -> None:
     before = snapshot(base)
     try:
-        import_texts(base, texts)
+        import_texts(base, texts, actor="test", now=NOW)
     except ValidationFailed as exc:
         assert exc.problems and all(":" in p for p in exc.problems)
         assert snapshot(base) == before
@@ -485,9 +485,9 @@ def test_demo_data_still_round_trips(uow: UnitOfWork, fresh_url: str, tmp_path: 
     engine = make_engine(fresh_url)
     try:
         other = UnitOfWork(session_factory(engine))
-        import_dir(other, tmp_path / "out")
+        import_dir(other, tmp_path / "out", actor="test", now=NOW)
         assert export_texts(other) == export_texts(uow)
-        assert import_dir(other, DEMO_DIR / "plant").counts["items"]["inserted"] == 0
+        assert import_dir(other, DEMO_DIR / "plant", actor="test", now=NOW).counts["items"]["inserted"] == 0
     finally:
         engine.dispose()
 
@@ -499,15 +499,15 @@ CALENDAR = ("period,bucket,start_date,end_date\n1,week,2027-01-04,2027-01-10\n2,
 
 
 def test_calendar_shifted_by_a_period_is_written_despite_unique_start_dates(uow: UnitOfWork) -> None:
-    import_texts(uow, {"calendar": CALENDAR})
+    import_texts(uow, {"calendar": CALENDAR}, actor="test", now=NOW)
     shifted = ("period,bucket,start_date,end_date\n1,week,2027-01-11,2027-01-17\n2,week,2027-01-18,2027-01-24\n"
                "3,week,2027-01-25,2027-01-31\n")
-    result = import_texts(uow, {"calendar": shifted})
+    result = import_texts(uow, {"calendar": shifted}, actor="test", now=NOW)
     assert result.counts["calendar"] == {"rows": 3, "inserted": 0, "updated": 3}
     assert export_texts(uow)["calendar"] == shifted
 
 
 def test_imported_period_overlapping_a_stored_later_one_is_rejected(uow: UnitOfWork) -> None:
-    import_texts(uow, {"calendar": CALENDAR})
+    import_texts(uow, {"calendar": CALENDAR}, actor="test", now=NOW)
     problems = _reject(uow, {"calendar": "period,bucket,start_date,end_date\n1,week,2027-01-04,2027-01-12\n"})
     assert problems == ["calendar.csv:2: column end_date: period 1 ends 2027-01-12, after period 2 starts (2027-01-11)"]

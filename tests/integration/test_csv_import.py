@@ -11,7 +11,7 @@ from lpms.db.session import UnitOfWork, make_engine, session_factory
 from lpms.domain.errors import ValidationFailed
 from lpms.services.csv_io import export_dir, export_texts, import_dir, import_texts
 from lpms.services.demo import DEMO_DIR
-from tests.helpers import load_demo, snapshot
+from tests.helpers import NOW, load_demo, snapshot
 
 ITEMS = "code,name,kind\nA,Assembly A,product\nB,Part B,part\nC,Material C,material\n"
 
@@ -19,7 +19,7 @@ ITEMS = "code,name,kind\nA,Assembly A,product\nB,Part B,part\nC,Material C,mater
 def _reject(uow: UnitOfWork, texts: dict[str, str]) -> list[str]:
     before = snapshot(uow)
     with pytest.raises(ValidationFailed) as info:
-        import_texts(uow, texts)
+        import_texts(uow, texts, actor="test", now=NOW)
     assert snapshot(uow) == before, "a rejected import must change nothing"
     return info.value.problems
 
@@ -66,7 +66,7 @@ def test_bom_cycle_is_rejected_with_the_cycle_named(uow: UnitOfWork) -> None:
 
 
 def test_bom_cycle_through_stored_lines_is_found(uow: UnitOfWork) -> None:
-    import_texts(uow, {"items": ITEMS, "bom": "parent,child,qty_per\nA,B,1\n"})
+    import_texts(uow, {"items": ITEMS, "bom": "parent,child,qty_per\nA,B,1\n"}, actor="test", now=NOW)
     problems = _reject(uow, {"bom": "parent,child,qty_per\nB,A,1\n"})
     assert problems == ["bom.csv:2: column child: BOM cycle: B -> A -> B"]
 
@@ -125,14 +125,14 @@ def test_material_with_components_is_rejected(uow: UnitOfWork) -> None:
 def test_reimporting_the_same_files_is_idempotent(uow: UnitOfWork) -> None:
     load_demo(uow)
     first = snapshot(uow)
-    result = import_dir(uow, DEMO_DIR / "plant")
+    result = import_dir(uow, DEMO_DIR / "plant", actor="test", now=NOW)
     assert all(c["inserted"] == 0 and c["updated"] == 0 for c in result.counts.values())
     assert snapshot(uow) == first
 
 
 def test_reimport_updates_changed_rows_by_business_key(uow: UnitOfWork) -> None:
-    import_texts(uow, {"items": ITEMS})
-    result = import_texts(uow, {"items": "code,name,kind\nB,Renamed,part\n"})
+    import_texts(uow, {"items": ITEMS}, actor="test", now=NOW)
+    result = import_texts(uow, {"items": "code,name,kind\nB,Renamed,part\n"}, actor="test", now=NOW)
     assert result.counts["items"] == {"rows": 1, "inserted": 0, "updated": 1}
     with uow:
         s = uow.session
@@ -149,7 +149,7 @@ def test_export_import_export_gives_identical_files(uow: UnitOfWork, fresh_url: 
     engine = make_engine(fresh_url)
     try:
         other = UnitOfWork(session_factory(engine))
-        import_dir(other, tmp_path / "out")
+        import_dir(other, tmp_path / "out", actor="test", now=NOW)
         assert export_texts(other) == first
     finally:
         engine.dispose()
@@ -157,4 +157,15 @@ def test_export_import_export_gives_identical_files(uow: UnitOfWork, fresh_url: 
 
 def test_directory_without_known_files_is_rejected(uow: UnitOfWork, tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="no known CSV file found"):
-        import_dir(uow, tmp_path)
+        import_dir(uow, tmp_path, actor="test", now=NOW)
+
+
+def test_an_import_is_audited_with_who_and_when_and_stamps_items_with_its_time(uow: UnitOfWork) -> None:
+    later = NOW.replace(hour=15)
+    import_texts(uow, {"items": ITEMS}, actor="ann", now=later)
+    with uow:
+        s = uow.session
+        entry = s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "import")).one()
+        assert entry.actor == "ann" and entry.at == later and entry.detail["files"] == ["items.csv"]
+        assert entry.detail["after"]["items"] == {"rows": 3, "inserted": 3, "updated": 0}
+        assert set(s.scalars(select(m.Item.updated_at))) == {later}

@@ -19,6 +19,7 @@ from lpms.db.session import UnitOfWork, make_engine, session_factory
 from lpms.domain.errors import Busy
 from lpms.services import csv_io
 from lpms.services.csv_io import ImportResult, export_texts, import_texts
+from tests.helpers import NOW
 
 pytestmark = pytest.mark.db
 
@@ -72,7 +73,7 @@ def test_two_imports_started_together_serialise_and_the_second_sees_the_first(
 
     def run(uow: UnitOfWork) -> ImportResult:
         barrier.wait(timeout=30)
-        return import_texts(uow, SET_A)
+        return import_texts(uow, SET_A, actor="test", now=NOW)
 
     with ThreadPoolExecutor(2, thread_name_prefix="import") as pool:
         futures = [pool.submit(_in_thread, url, run) for _ in range(2)]
@@ -107,13 +108,13 @@ def test_an_import_that_cannot_get_the_lock_in_time_is_busy_and_changes_nothing(
         url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     holding, release = _hold_the_lock_in_winner(monkeypatch)
     with ThreadPoolExecutor(1, thread_name_prefix="winner") as pool:
-        winner = pool.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_A)))
+        winner = pool.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_A, actor="test", now=NOW)))
         try:
             assert holding.wait(60), "the winner never took the lock"
             before = _in_thread(url, export_texts)
             started = time.monotonic()
             with pytest.raises(Busy) as info:
-                _in_thread(url, lambda uow: import_texts(uow, SET_B, lock_timeout=0.5))
+                _in_thread(url, lambda uow: import_texts(uow, SET_B, lock_timeout=0.5, actor="test", now=NOW))
             waited = time.monotonic() - started
             assert str(info.value) == "another import is running; try again"
             assert 0.4 <= waited < 10
@@ -135,10 +136,10 @@ def test_an_import_waits_for_the_running_one_and_then_sees_its_rows(url: str, mo
     holding, release = _hold_the_lock_in_winner(monkeypatch)
     with ThreadPoolExecutor(1, thread_name_prefix="winner") as winners, \
             ThreadPoolExecutor(1, thread_name_prefix="second") as seconds:
-        winner = winners.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_A)))
+        winner = winners.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_A, actor="test", now=NOW)))
         try:
             assert holding.wait(60), "the winner never took the lock"
-            second = seconds.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_B, lock_timeout=60)))
+            second = seconds.submit(lambda: _in_thread(url, lambda uow: import_texts(uow, SET_B, lock_timeout=60, actor="test", now=NOW)))
             time.sleep(0.5)
             assert not second.done(), "the second import must wait for the lock"
         finally:
