@@ -6,6 +6,7 @@ to make one. Database driver errors are translated here into the domain's catego
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 import tempfile
@@ -150,3 +151,11 @@ def solver_options(settings: Settings) -> SolverOptions:
     """The solver's options as the settings give them."""
     return SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=settings.solver_threads,
                          gap_rel=settings.balance_gap_rel)
+
+
+def clock(settings: Settings) -> dt.datetime:
+    """Now, for an entrypoint to hand to services: the ``as_of`` setting when it pins the time,
+    else the wall clock. The one place LPMS reads the clock."""
+    if settings.as_of:
+        return dt.datetime.fromisoformat(settings.as_of)
+    return dt.datetime.now(dt.UTC)

@@ -5,8 +5,10 @@ Nothing else in LPMS reads the environment; everything receives a ``Settings``.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,23 @@ class Settings:
     balance_gap_rel: float = 1e-6
     log_level: str = "INFO"
     secret_key: str = "dev-only-change-me"
+    # process management: the plant's clock and calendar
+    timezone: str = "UTC"  # IANA name; calendar periods are plant-local dates
+    as_of: str = ""  # ISO 8601 date-time that pins "now" for reproducible runs (empty: the clock)
+    horizon_periods: int = 12  # rolling horizon: periods kept ahead of now
+    release_fence_periods: int = 2  # periods released as work orders and frozen against re-planning
+    # shop-floor rules
+    over_completion_tolerance: float = 0.0  # fraction of a work order's quantity that may be over-completed
+    allow_negative_stock: bool = False
+    # re-planning
+    replan_auto_approve: bool = True
+    nervousness_cost: float = 0.01  # per unit of change against the previous approved plan, outside the fence
+    # fluctuation thresholds
+    behind_plan_units: float = 1.0
+    behind_plan_fraction: float = 0.1
+    kit_rate_threshold: float = 0.9
+    downtime_threshold_min: float = 60.0
+    scrap_threshold_fraction: float = 0.05
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -49,6 +68,15 @@ def _convert(name: str, raw: object, source: str) -> object:
             if value < 0:
                 raise ValueError("must not be negative")
             return value
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("true", "yes", "1", "on"):
+                return True
+            if text in ("false", "no", "0", "off"):
+                return False
+            raise ValueError("must be true or false")
         if kind == "int":
             if isinstance(raw, float) or (isinstance(raw, str) and not raw.strip().lstrip("-").isdigit()):
                 raise ValueError("must be a whole number")
@@ -103,6 +131,14 @@ def load_settings(
             raise SettingsError(f"{_source_of('log_level', env, used_path)}: log_level={values['log_level']!r}: "
                                 f"not one of {', '.join(LOG_LEVELS)}")
         values["log_level"] = level
+    for name in FRACTIONS:
+        if name in values and not 0 <= float(values[name]) <= 1:  # type: ignore[arg-type]  # converted to float
+            raise SettingsError(f"{_source_of(name, env, used_path, overrides)}: {name}={values[name]!r}: "
+                                f"must be a fraction between 0 and 1")
+    if "timezone" in values:
+        _check_timezone(str(values["timezone"]), _source_of("timezone", env, used_path, overrides))
+    if values.get("as_of"):
+        values["as_of"] = parse_as_of(str(values["as_of"]), _source_of("as_of", env, used_path, overrides)).isoformat()
     if values.get("database_url"):
         values["database_url"] = _check_database_url(str(values["database_url"]),
                                                      _source_of("database_url", env, used_path, overrides))
@@ -110,6 +146,23 @@ def load_settings(
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+FRACTIONS = ("over_completion_tolerance", "behind_plan_fraction", "kit_rate_threshold", "scrap_threshold_fraction")
+
+
+def _check_timezone(name: str, source: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{source}: timezone={name!r}: not an IANA time zone name (e.g. Europe/Berlin)") from None
+
+
+def parse_as_of(text: str, source: str = "as_of") -> dt.datetime:
+    """An ISO 8601 date-time as an aware UTC datetime (UTC when it carries no offset)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{source}: {text!r} is not an ISO 8601 date-time (e.g. 2026-12-01T08:00)") from None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _source_of(name: str, env: Mapping[str, str], path: Path | None,

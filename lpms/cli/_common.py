@@ -7,8 +7,8 @@ import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from lpms.bootstrap import Database, open_database
-from lpms.settings import Settings, load_settings
+from lpms.bootstrap import Database, clock, open_database
+from lpms.settings import Settings, SettingsError, load_settings, parse_as_of
 
 
 class UsageError(Exception):
@@ -23,10 +23,9 @@ class Parser(argparse.ArgumentParser):
 def as_of(text: str) -> dt.datetime:
     """An ISO 8601 date-time; UTC when it carries no offset."""
     try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time (e.g. 2026-12-01T08:00)") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return parse_as_of(text, "--as-of")
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--as-of: ")) from None
 
 
 def database_options() -> argparse.ArgumentParser:
@@ -51,9 +50,9 @@ def actor() -> str:
 
 
 def now_of(args: argparse.Namespace) -> dt.datetime:
-    """The command's time: --as-of, else the wall clock (read here, at the edge, never in services)."""
+    """The command's time: --as-of, else the ``as_of`` setting, else the clock (read here, at the edge)."""
     value = getattr(args, "as_of", None)
-    return value if value is not None else dt.datetime.now(dt.UTC)
+    return value if value is not None else clock(settings_of(args))
 
 
 @contextmanager

@@ -117,7 +117,7 @@ class Item(Base):
     offset_rule: Mapped[OffsetRule] = mapped_column(enum_column(OffsetRule), default=OffsetRule.BACKWARD)
     backward_window: Mapped[int | None] = mapped_column(Integer)
     forward_window: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
 
 
 class BomLine(Base):
@@ -252,7 +252,7 @@ class PlanRun(Base):
     solver_stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64), default="system")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     lines: Mapped[list[PlanLine]] = relationship(back_populates="plan_run", cascade="all, delete-orphan")
@@ -353,7 +353,7 @@ class DowntimeReport(Base):
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)  # set by the service, from its ``now``
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
