@@ -163,3 +163,30 @@ def test_every_json_output_is_pure_json_in_a_fresh_process(example: Path, extra:
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)
     assert done.stderr == ""
+
+
+@pytest.mark.db
+def test_a_solver_failure_is_unavailable_and_the_run_is_recorded_failed(
+        fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import lpms.services.plan_runs as plan_runs
+    from lpms.planning.solver import SolverError
+
+    assert main(["demo", "--no-plan", "--database-url", fresh_url]) == 0
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise SolverError("HiGHS stopped without a proven optimum: Solve error")
+
+    monkeypatch.setattr(plan_runs, "plan_weighted", fail)
+    capsys.readouterr()
+    rc, _, err = _run(capsys, "plan", "run", "--database-url", fresh_url)
+    assert rc == EXIT_CODES["unavailable"] == 4
+    assert err == "lpms: HiGHS stopped without a proven optimum: Solve error\n"
+    from lpms.bootstrap import open_database
+    from lpms.settings import load_settings
+
+    with open_database(load_settings(environ={}, database_url=fresh_url)) as db:
+        uow = db.uow()
+        with uow:
+            run = uow.plan_runs.get(1)
+    assert run.status.value == "failed" and run.message == "HiGHS stopped without a proven optimum: Solve error"
+    assert run.finished_at is not None
