@@ -119,16 +119,28 @@ def build_graph(snapshot: NetworkSnapshot) -> nx.DiGraph:
     for code, kind in kinds.items():
         if kind is not ItemKind.MATERIAL and not graph.nodes[code]["ops"]:
             problems.append(f"item {code}: made item ({kind.value}) without routing")
-    cycle = None
     if not nx.is_directed_acyclic_graph(graph):
-        cycle = nx.find_cycle(graph)
-    if cycle:
-        # edges are child -> parent; name the cycle parent first as a BOM reads
-        names = [v for _, v in cycle][::-1]
-        raise BomCycleError(names)
+        raise BomCycleError(bom_cycles(graph, limit=1)[0])
     if problems:
         raise NetworkError(problems)
     return graph
+
+
+def bom_cycles(graph: nx.DiGraph, limit: int = 20) -> list[list[str]]:
+    """The distinct cycles of a component -> parent graph (at most ``limit``), each as item codes
+    parent first, as a BOM reads: [A, B, C] means A is made from B, B from C, C from A.
+    The one cycle rule, used by network validation and the CSV importer."""
+    cycles: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+    for cycle in nx.simple_cycles(graph):
+        key = frozenset(cycle)
+        if key in seen:
+            continue
+        seen.add(key)
+        cycles.append(list(reversed(cycle)))  # edges run child -> parent; reversed, each is the parent of the next
+        if len(cycles) >= limit:
+            break
+    return cycles
 
 
 def divide(graph: nx.DiGraph) -> Division:

@@ -46,6 +46,7 @@ from lpms.domain.limits import (
     MAX_SEQUENCE,
     MIN_NONZERO,
 )
+from lpms.planning.network import bom_cycles
 
 IMPORT_LOCK_TIMEOUT_S = 30.0  # how long an import waits for another one to finish
 BUSY_MESSAGE = "another import is running; try again"
@@ -700,23 +701,16 @@ class _Validator:
 
     def cycles(self, graph: nx.DiGraph) -> bool:
         """Report BOM cycles (each once, parent first, on the line of the file closing it)."""
-        seen: set[frozenset[str]] = set()
-        for cycle in nx.simple_cycles(graph):
-            key = frozenset(cycle)
-            if key in seen:
-                continue
-            seen.add(key)
-            edges = [(cycle[i], cycle[(i + 1) % len(cycle)]) for i in range(len(cycle))]
-            from_file = [(graph.edges[e]["line"].line, e) for e in edges if graph.edges[e]["line"] is not None]
-            line, (_, parent) = min(from_file)
-            # report the cycle parent-first as a user reads a BOM: parent -> child -> ... -> parent
-            names = list(reversed(cycle))
-            start = names.index(parent)
+        cycles = bom_cycles(graph)
+        for names in cycles:
+            # the edge parent -> child of each step; report on the file line that closes the cycle
+            steps = [(names[i], names[(i + 1) % len(names)]) for i in range(len(names))]
+            from_file = [(graph.edges[child, parent]["line"].line, k) for k, (parent, child) in enumerate(steps)
+                         if graph.edges[child, parent]["line"] is not None]
+            line, start = min(from_file)
             names = names[start:] + names[:start]
             self.problems.add(self.names["bom"], line, "child", "BOM cycle: " + " -> ".join(names + names[:1]))
-            if len(seen) >= 20:
-                break
-        return bool(seen)
+        return bool(cycles)
 
     def path_products(self, graph: nx.DiGraph) -> None:
         """qty_per multiplies along BOM paths; the product (units of a component per unit of an item
