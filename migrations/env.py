@@ -35,11 +35,29 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            _configure(conn)
-            with context.begin_transaction():
-                context.run_migrations()
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite rebuilds a table to alter it (batch mode): DROP TABLE would fire the foreign
+                # keys of rows that point at it. Off for the migration (possible only outside a
+                # transaction), checked before commit, on again afterwards.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]  # a live pysqlite connection
+            try:
+                _configure(conn)
+                with context.begin_transaction():
+                    context.run_migrations()
+                    if sqlite:
+                        _check_foreign_keys(conn)
+            finally:
+                if sqlite:
+                    conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]  # as above
     finally:
         engine.dispose()
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {problems[:10]}")
 
 
 if context.is_offline_mode():

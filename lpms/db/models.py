@@ -35,6 +35,7 @@ from lpms.domain.enums import (
     OrderStatus,
     PlanRunStatus,
     Role,
+    StockMoveKind,
     WorkOrderStatus,
 )
 
@@ -293,61 +294,162 @@ class PlanLoad(Base):
 
 
 class WorkOrder(Base):
+    """A released share of the approved plan: one interval's production started in one period.
+
+    ``good_qty`` is the good output of the last operation (units into the head's buffer),
+    ``scrap_qty`` the units scrapped at any operation; both in units of the head item. The
+    status follows ``lpms.domain.transitions.WORK_ORDER_TRANSITIONS``; ``version`` counts
+    changes (every update adds 1) for optimistic checks by clients such as the web screens.
+    """
+
     __tablename__ = "work_orders"
     __table_args__ = (
+        UniqueConstraint("interval_code", "start_period_seq"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("good_qty >= 0", name="good_nonneg"),
         CheckConstraint("scrap_qty >= 0", name="scrap_nonneg"),
+        CheckConstraint("due_period_seq >= start_period_seq", name="due_not_before_start"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     plan_run_id: Mapped[int | None] = mapped_column(ForeignKey("plan_runs.id", ondelete="SET NULL"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
     interval_code: Mapped[str] = mapped_column(String(128), default="")
-    period_seq: Mapped[int] = mapped_column(Integer)
+    start_period_seq: Mapped[int] = mapped_column(Integer)  # planned start (the plan's production period)
+    due_period_seq: Mapped[int] = mapped_column(Integer)  # start + the interval's lead time
     quantity: Mapped[float] = mapped_column(Float)
     good_qty: Mapped[float] = mapped_column(Float, default=0.0)
     scrap_qty: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[WorkOrderStatus] = mapped_column(enum_column(WorkOrderStatus), default=WorkOrderStatus.PLANNED)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first when components are allocated
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
+    updated_at: Mapped[dt.datetime] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()  # completed, short-closed or cancelled
     item: Mapped[Item] = relationship()
+    operations: Mapped[list[WorkOrderOperation]] = relationship(
+        back_populates="work_order", cascade="all, delete-orphan", order_by="WorkOrderOperation.seq")
+    components: Mapped[list[WorkOrderComponent]] = relationship(
+        back_populates="work_order", cascade="all, delete-orphan", order_by="WorkOrderComponent.id")
 
-    __mapper_args__ = {"version_id_col": version}
 
+class WorkOrderOperation(Base):
+    """A routing step of a work order: the interval chain's steps numbered 10, 20, 30 ... in flow
+    order. Minutes and quantities are per unit of the work order (its head item)."""
 
-class CompletionReport(Base):
-    """Append-only shop-floor event; ``client_key`` makes a retried report idempotent."""
-
-    __tablename__ = "completion_reports"
+    __tablename__ = "work_order_operations"
     __table_args__ = (
+        UniqueConstraint("work_order_id", "seq"),
+        CheckConstraint("run_min >= 0", name="run_nonneg"),
+        CheckConstraint("setup_min >= 0", name="setup_nonneg"),
         CheckConstraint("good_qty >= 0", name="good_nonneg"),
         CheckConstraint("scrap_qty >= 0", name="scrap_nonneg"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"))  # the chain member made here
+    routing_seq: Mapped[int] = mapped_column(Integer)  # the member's routing sequence number
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="RESTRICT"), index=True)
+    run_min: Mapped[float] = mapped_column(Float)  # per unit of the work order
+    setup_min: Mapped[float] = mapped_column(Float, default=0.0)
+    good_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    scrap_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    work_order: Mapped[WorkOrder] = relationship(back_populates="operations")
+    work_center: Mapped[WorkCenter] = relationship()
+
+
+class WorkOrderComponent(Base):
+    """A buffered input of a work order's interval, per unit of the work order (the kit)."""
+
+    __tablename__ = "work_order_components"
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "item_id"),
+        CheckConstraint("qty_per > 0", name="qty_per_positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
+    qty_per: Mapped[float] = mapped_column(Float)
+    work_order: Mapped[WorkOrder] = relationship(back_populates="components")
+
+
+class PeriodRelease(Base):
+    """A period released as work orders: frozen against re-planning and never released again."""
+
+    __tablename__ = "period_releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    plan_run_id: Mapped[int | None] = mapped_column(ForeignKey("plan_runs.id", ondelete="SET NULL"), index=True)
+    released_by: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime] = mapped_column()
+
+
+class CompletionReport(Base):
+    """Append-only shop-floor event; ``client_key`` makes a retried report idempotent.
+
+    Quantities are work-order units at one operation. A correction is a reversing event: it
+    references the report it corrects (``corrects_id``, at most one correction per report)
+    and carries the negated quantities."""
+
+    __tablename__ = "completion_reports"
+    __table_args__ = (
+        CheckConstraint("(corrects_id IS NULL AND good_qty >= 0 AND scrap_qty >= 0) OR "
+                        "(corrects_id IS NOT NULL AND good_qty <= 0 AND scrap_qty <= 0)", name="sign"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
     client_key: Mapped[str] = mapped_column(String(64), unique=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True)
-    operation_seq: Mapped[int | None] = mapped_column(Integer)
+    operation_seq: Mapped[int] = mapped_column(Integer)
     good_qty: Mapped[float] = mapped_column(Float)
     scrap_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("completion_reports.id", ondelete="RESTRICT"),
+                                                    unique=True)
     reported_by: Mapped[str] = mapped_column(String(64))
-    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reported_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
     note: Mapped[str] = mapped_column(Text, default="")
 
 
 class DowntimeReport(Base):
+    """Lost capacity of a work center in a period; idempotent by ``client_key``."""
+
     __tablename__ = "downtime_reports"
     __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     client_key: Mapped[str] = mapped_column(String(64), unique=True)
     work_center_id: Mapped[int] = mapped_column(ForeignKey("work_centers.id", ondelete="RESTRICT"), index=True)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
+    period_seq: Mapped[int] = mapped_column(Integer, index=True)  # the period whose capacity it reduces
     started_at: Mapped[dt.datetime] = mapped_column()
     minutes: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(200))
     reported_by: Mapped[str] = mapped_column(String(64))
-    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reported_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
+
+
+class StockMove(Base):
+    """The append-only stock ledger. ``quantity`` is signed: positive adds to on-hand (receipt,
+    work-order output, upward adjustment, a returned issue), negative takes from it (issue to a
+    work order, shipment, downward adjustment). On-hand of an item is its opening balance (the
+    ``stock`` row) plus the sum of its moves."""
+
+    __tablename__ = "stock_moves"
+    __table_args__ = (CheckConstraint("quantity <> 0", name="quantity_nonzero"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[StockMoveKind] = mapped_column(enum_column(StockMoveKind))
+    quantity: Mapped[float] = mapped_column(Float)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True)
+    completion_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("completion_reports.id", ondelete="RESTRICT"), index=True)
+    customer_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_orders.id", ondelete="RESTRICT"), index=True)
+    reference: Mapped[str] = mapped_column(String(64), default="")  # e.g. the purchase's receipt number
+    reason: Mapped[str] = mapped_column(Text, default="")
+    posted_by: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
 
 
 class AuditEntry(Base):

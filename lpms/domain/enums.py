@@ -60,6 +60,16 @@ class WorkOrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class StockMoveKind(StrEnum):
+    """What moved stock (the ledger, docs/process.md)."""
+
+    RECEIPT = "receipt"  # a purchase arrived
+    OUTPUT = "output"  # a work order's good output into its buffer
+    ISSUE = "issue"  # components backflushed to a work order
+    SHIPMENT = "shipment"  # against a customer order
+    ADJUSTMENT = "adjustment"  # a manual correction with a reason
+
+
 class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"

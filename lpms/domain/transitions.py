@@ -13,8 +13,9 @@ S = TypeVar("S", bound=StrEnum)
 WORK_ORDER_TRANSITIONS: Mapping[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
     WorkOrderStatus.PLANNED: frozenset({WorkOrderStatus.RELEASED, WorkOrderStatus.CANCELLED}),
     WorkOrderStatus.RELEASED: frozenset({WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED}),
-    WorkOrderStatus.IN_PROGRESS: frozenset({WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED}),
-    WorkOrderStatus.COMPLETED: frozenset({WorkOrderStatus.CLOSED, WorkOrderStatus.IN_PROGRESS}),
+    # a started order is not cancelled: it is short-closed (with a reason) or completed
+    WorkOrderStatus.IN_PROGRESS: frozenset({WorkOrderStatus.COMPLETED, WorkOrderStatus.CLOSED}),
+    WorkOrderStatus.COMPLETED: frozenset({WorkOrderStatus.CLOSED, WorkOrderStatus.IN_PROGRESS}),  # back: a correction
     WorkOrderStatus.CLOSED: frozenset(),
     WorkOrderStatus.CANCELLED: frozenset(),
 }
