@@ -31,14 +31,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from lpms.domain.errors import InvalidInput
-from lpms.planning.solver import INF, CompiledModel, Runner, SolverError, SolveResult, SolverOptions, SolverTimeLimit
+from lpms.domain.errors import InternalError, InvalidInput
+from lpms.planning.conic import Rows, polish, solve_face
+from lpms.planning.solver import (
+    INF,
+    NONBASIC_LOWER,
+    NONBASIC_UPPER,
+    CompiledModel,
+    Runner,
+    SolverError,
+    SolveResult,
+    SolverOptions,
+    SolverTimeLimit,
+)
 
 OBJECTIVES = ("late", "balance", "inventory", "overtime")
 OPTIMAL = "optimal"
 TIME_LIMIT = "time limit"
 GAP_NOT_MET = "gap not met"  # stopped by solver trouble (not the clock) above the gap target
+# a plan satisfies every row and bound to this, relative to max(1, |bound|)
+PLAN_TOLERANCE = 1e-7
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,9 @@ class _Search:
     def gap_met(self, target: float) -> bool:
         return self.best - self.lower <= target * max(1.0, abs(self.best))
 
+    def gap(self) -> float:
+        return max(0.0, self.best - self.lower) / max(1.0, abs(self.best))
+
     def offer(self, x: np.ndarray, value: float) -> bool:
         if value < self.best:
             self.best, self.x = value, x
@@ -97,26 +114,35 @@ class _Search:
 
 @dataclass
 class _Work:
-    """The LP runner (with one t column per norm group) and, when needed, the QP runner."""
+    """The plan LP (the model plus the linear rows and columns later stages add) in HiGHS, and
+    when needed a cut master (the LP with one t column per norm group and tangent cuts) and a
+    QP runner. The added rows and columns are mirrored here so the conic solver sees the same
+    constraints as HiGHS."""
 
     om: ObjectiveModel
     options: SolverOptions
     deadline: float | None = None
     lp: Runner = field(init=False)
+    master: Runner | None = field(default=None, init=False)
     qp: Runner | None = field(default=None, init=False)
     t_cols: np.ndarray = field(init=False)
+    extra_cols: list[tuple[float, float]] = field(default_factory=list, init=False)
     rows: list[tuple[np.ndarray, np.ndarray, float, float]] = field(default_factory=list, init=False)
+    cuts: list[tuple[int, np.ndarray]] = field(default_factory=list, init=False)  # (norm group, u)
     started: float = field(default_factory=time.perf_counter, init=False)
     notes: dict[str, Any] = field(default_factory=dict, init=False)
+    _rows_cache: Rows | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.deadline is None:
             self.deadline = self.started + float(self.options.time_limit_s)
         self.lp = Runner(self.om.model, self.options)
-        self.t_cols = self.lp.add_cols(len(self.om.norms)) if self.om.norms else np.zeros(0, dtype=np.int64)
+        self.t_cols = np.zeros(0, dtype=np.int64)
+        self.notes.update(conic_solves=0, conic_seconds=0.0, conic_iterations=0, balance_rounds=0)
 
     @property
     def ncols(self) -> int:
+        """Columns of a plan vector: the model's and the added ones (never the master's t)."""
         return self.lp.ncols
 
     def remaining(self) -> float:
@@ -127,43 +153,109 @@ class _Work:
         limit = self.remaining() if until is None else min(self.remaining(), until - time.perf_counter())
         return self.lp.solve(time_limit=limit)
 
+    def solve_master(self, until: float | None = None) -> SolveResult:
+        limit = self.remaining() if until is None else min(self.remaining(), until - time.perf_counter())
+        return self.master_runner().solve(time_limit=limit)
+
+    def _replay(self, runner: Runner) -> None:
+        for lo, hi in self.extra_cols:
+            runner.add_cols(1, lo, hi)
+        for cols, vals, lo, hi in self.rows:
+            runner.add_row(cols, vals, lo, hi)
+
+    def master_runner(self) -> Runner:
+        """The LP master of the cutting-plane methods: t_g >= <u, d_g> for every point seen."""
+        if self.master is None:
+            master = Runner(self.om.model, self.options)
+            self._replay(master)
+            self.t_cols = master.add_cols(len(self.om.norms)) if self.om.norms else np.zeros(0, dtype=np.int64)
+            self.master = master
+            for k, u in self.cuts:
+                self._add_cut(k, u)
+        return self.master
+
     def qp_runner(self) -> Runner:
-        """The QP runner holds the model and the linear bound rows, but no t columns or cuts:
+        """The QP runner holds the model and the linear rows, but no t columns or cuts:
         zero-cost unbounded columns would only widen the QP solver's null space."""
         if self.qp is None:
             qp = Runner(self.om.model, self.options)
             qp.set_option("qp_iteration_limit", int(max(1000, self.options.qp_iterations_per_column * qp.ncols)))
-            for cols, vals, lo, hi in self.rows:
-                qp.add_row(cols, vals, lo, hi)
+            self._replay(qp)
             self.qp = qp
         return self.qp
 
-    def add_row(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float, lp_only: bool = False) -> None:
-        self.lp.add_row(cols, vals, lo, hi)
-        if lp_only:
-            return
-        self.rows.append((cols, vals, lo, hi))
+    def runners(self) -> list[Runner]:
+        return [r for r in (self.lp, self.master, self.qp) if r is not None]
+
+    def add_col(self, lo: float, hi: float) -> int:
+        """A plan column added after the model (e.g. a scale of a held deviation vector)."""
+        self.master = None  # rebuilt on demand: its t columns come after the plan's columns
+        self.extra_cols.append((lo, hi))
+        self._rows_cache = None
+        (j,) = self.lp.add_cols(1, lo, hi)
         if self.qp is not None:
-            self.qp.add_row(cols, vals, lo, hi)
+            self.qp.add_cols(1, lo, hi)
+        return int(j)
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, lo: float, hi: float) -> None:
+        self.rows.append((np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=float), lo, hi))
+        self._rows_cache = None
+        for runner in self.runners():
+            runner.add_row(cols, vals, lo, hi)
 
     def add_cuts(self, x: np.ndarray) -> None:
-        """Tangent cuts t_g >= <u, d_g> with u = d_g / ||d_g|| at x."""
-        for g, t in zip(self.om.norms, self.t_cols):
+        """Tangent cuts t_g >= <u, d_g> with u = d_g / ||d_g|| at x (in the cut master)."""
+        self.master_runner()
+        for k, g in enumerate(self.om.norms):
             d = x[g.cols]
             norm = float(np.linalg.norm(d))
             if norm <= 1e-9:
                 continue
-            cols = np.concatenate([[t], g.cols])
-            vals = np.concatenate([[1.0], -d / norm])
-            self.add_row(cols, vals, 0.0, INF, lp_only=True)
+            self.cuts.append((k, d / norm))
+            self._add_cut(k, d / norm)
 
-    def full_cost(self, weights: dict[str, float], with_t: bool) -> np.ndarray:
+    def _add_cut(self, k: int, u: np.ndarray) -> None:
+        assert self.master is not None
+        g = self.om.norms[k]
+        self.master.add_row(np.concatenate([[self.t_cols[k]], g.cols]), np.concatenate([[1.0], -u]), 0.0, INF)
+
+    def constraint_rows(self) -> Rows:
+        """The rows and bounds of the plan LP as sparse matrices (for the conic solver)."""
+        if self._rows_cache is None:
+            m = self.om.model
+            n0, n = m.ncols, self.ncols
+            a = sp.csc_matrix((m.value, m.index, m.start), shape=(m.nrows, n0))
+            lb, ub = m.lb, m.ub
+            if n > n0:
+                a = sp.hstack([a, sp.csc_matrix((m.nrows, n - n0))], format="csc")
+                lb = np.concatenate([lb, [lo for lo, _ in self.extra_cols]])
+                ub = np.concatenate([ub, [hi for _, hi in self.extra_cols]])
+            lo, hi = m.lo, m.hi
+            if self.rows:
+                r = np.concatenate([np.full(len(c), k) for k, (c, _, _, _) in enumerate(self.rows)])
+                c = np.concatenate([c for c, _, _, _ in self.rows])
+                v = np.concatenate([v for _, v, _, _ in self.rows])
+                extra = sp.csc_matrix((v, (r, c)), shape=(len(self.rows), n))
+                a = sp.vstack([a, extra], format="csc")
+                lo = np.concatenate([lo, [row[2] for row in self.rows]])
+                hi = np.concatenate([hi, [row[3] for row in self.rows]])
+            self._rows_cache = Rows(a, lo, hi, lb, ub)
+        return self._rows_cache
+
+    def linear_cost(self, weights: dict[str, float]) -> np.ndarray:
+        """The linear part of the weighted objective over the plan columns."""
         c = np.zeros(self.ncols)
         n0 = self.om.model.ncols
         for name, w in weights.items():
             if name != "balance" and w:
                 c[:n0] += w * self.om.linear[name]
-        if with_t and weights.get("balance", 0.0):
+        return c
+
+    def master_cost(self, weights: dict[str, float]) -> np.ndarray:
+        master = self.master_runner()
+        c = np.zeros(master.ncols)
+        c[: self.ncols] = self.linear_cost(weights)
+        if weights.get("balance", 0.0):
             for g, t in zip(self.om.norms, self.t_cols):
                 c[t] = weights["balance"] * g.scale
         return c
@@ -173,10 +265,15 @@ class _Work:
             "lp_solves": self.lp.solves, "lp_seconds": round(self.lp.seconds, 4), "lp_iterations": self.lp.iterations,
             "qp_solves": 0, "qp_seconds": 0.0, "qp_iterations": 0,
         }
+        if self.master is not None:
+            out["lp_solves"] += self.master.solves
+            out["lp_seconds"] = round(self.lp.seconds + self.master.seconds, 4)
+            out["lp_iterations"] += self.master.iterations
         if self.qp is not None:
             out.update(qp_solves=self.qp.solves, qp_seconds=round(self.qp.seconds, 4), qp_iterations=self.qp.iterations,
                        qp_accepted_with_residual=self.qp.accepted_with_residual)
         out.update(self.notes)
+        out["conic_seconds"] = round(float(out["conic_seconds"]), 4)
         out["seconds"] = round(time.perf_counter() - self.started, 4)
         return out
 
@@ -188,10 +285,10 @@ def _weighted_value(om: ObjectiveModel, weights: dict[str, float], x: np.ndarray
 
 def _outcome(work: _Work, weights: dict[str, float], x: np.ndarray, lower: float, extra: dict[str, Any]) -> Outcome:
     om = work.om
-    x = x[: om.model.ncols]
-    vals = om.values(x)
+    x = x[: work.ncols]
+    vals = om.values(x[: om.model.ncols])
     total = sum(w * vals[n] for n, w in weights.items() if w)
-    # the LP master's optimum equals the plan's value up to HiGHS's tolerances: never above it
+    # the LP's optimum equals the plan's value up to HiGHS's tolerances: never above it
     lower = min(lower, total)
     gap = max(0.0, total - lower) / max(1.0, abs(total))
     if gap <= work.options.gap_rel:
@@ -204,7 +301,7 @@ def _outcome(work: _Work, weights: dict[str, float], x: np.ndarray, lower: float
                    weights=dict(weights), stats=stats)
 
 
-def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | None = None) -> Outcome:
+def _minimise(work: _Work, weights: dict[str, float]) -> Outcome:
     """Minimise sum_k weights_k * objective_k subject to the rows already in ``work``.
 
     Raises SolverTimeLimit when not even the first LP finishes in time (no plan at all)."""
@@ -212,35 +309,136 @@ def _minimise(work: _Work, weights: dict[str, float], balance_bound: float | Non
     if any(w < 0 for w in weights.values()):
         raise InvalidInput("objective weights must not be negative")
     jb = weights.get("balance", 0.0) if om.norms else 0.0
-    work.lp.set_cost(work.full_cost(weights, with_t=True))
+    work.lp.set_cost(work.linear_cost(weights))
     res = work.solve_lp()
-    x, lower = res.x, res.objective  # the LP master under-estimates the norm term: a valid lower bound
-    if balance_bound is not None:
-        x, lower = _enforce_balance(work, x, lower, balance_bound)
-    x = x[: om.model.ncols]  # the LP's t columns are not part of the plan
+    # without the balance term (>= 0) the LP under-estimates the objective: a valid lower bound
+    x, lower = res.x, res.objective
     search = _Search(x, _weighted_value(om, weights, x), lower)
     extra: dict[str, Any] = {"balance_iterations": 0}
     if jb > 0:
-        method = "cutting planes"
+        method = "face SOCP"
         if om.model.ncols <= opts.qp_max_columns:
             stopped = _iterated_qp(work, weights, search, extra)
-            method = "iterated QP" if stopped is None else f"iterated QP, then cutting planes ({stopped})"
+            method = "iterated QP" if stopped is None else f"iterated QP, then face SOCP ({stopped})"
         if not search.gap_met(opts.gap_rel):
-            extra["cutting_plane_rounds"] = _kelley(work, weights, search)
+            stopped = _face_loop(work, weights, search)
+            if stopped is not None and not search.gap_met(opts.gap_rel) and work.remaining() > 0:
+                # the exact method stopped short (solver trouble, or a gap target below what
+                # double precision resolves): cutting planes use the rest of the balance budget
+                method += f", then cutting planes ({stopped})"
+                work.notes.pop("stopped_by", None)  # the cutting planes say why they stop
+                extra["cutting_plane_rounds"] = _kelley(work, weights, search)
         extra["balance_method"] = method
     return _outcome(work, weights, search.x, search.lower, extra)
+
+
+def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str | None:
+    """The exact method for the balance term (docs/planning.md): rounds of
+
+    1. the tangent LP at the current plan x (each norm replaced by its tangent <u, d> with
+       u = d(x)/||d(x)||, which under-estimates it): HiGHS proves its optimum, a lower bound;
+    2. the face: columns the tangent LP holds at a bound with a clear reduced cost (and that
+       x holds at the same bound) are fixed there; x stays in the face;
+    3. Clarabel solves the exact problem (the norms as second-order cones) on that face, and
+       its answer is put onto the rows exactly (``conic.polish``): the next plan, whose true
+       cost is an upper bound.
+
+    Returns None when the gap target is met, else why it stopped."""
+    om, opts = work.om, work.options
+    lp = work.lp
+    jb = weights["balance"]
+    groups = [(g.cols, jb * g.scale) for g in om.norms]
+    c_lin = work.linear_cost(weights)
+    rows = work.constraint_rows()
+    tau = 1e-4 * max(1.0, float(np.max(np.abs(c_lin), initial=0.0)))
+    x = search.x[: work.ncols]
+    stalled = 0
+    lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps the basis primal feasible
+    try:
+        while True:
+            if work.remaining() <= 0:
+                return "time limit"
+            work.notes["balance_rounds"] += 1
+            before = (search.best, search.lower)
+            cost = c_lin.copy()
+            for cols, w in groups:
+                d = x[cols]
+                norm = float(np.linalg.norm(d))
+                if norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))):
+                    cost[cols] += w * d / norm
+            lp.set_cost(cost)
+            try:
+                res = work.solve_lp()
+            except SolverTimeLimit:
+                return "time limit"
+            except SolverError as exc:
+                work.notes["stopped_by"] = "solver"
+                return f"tangent LP failed: {exc}"
+            search.lower = max(search.lower, res.objective)
+            search.offer(res.x, _weighted_value(om, weights, res.x))
+            if search.gap_met(opts.gap_rel):
+                return None
+            fixed, at = _face(lp, rows, x, tau)
+            face = solve_face(rows, c_lin, groups, fixed, at, time_limit=work.remaining(), threads=opts.threads)
+            work.notes["conic_solves"] += 1
+            work.notes["conic_seconds"] += face.seconds
+            work.notes["conic_iterations"] += face.iterations
+            work.notes["face_columns"] = face.columns
+            if face.x is None:
+                if face.status == "MaxTime" or work.remaining() <= 0:
+                    return "time limit"
+                work.notes["stopped_by"] = "solver"
+                return f"conic solver: {face.status}"
+            xp = polish(lp, rows, face.x)
+            violation = rows.violation(xp)
+            work.notes["plan_violation"] = float(f"{violation:.2g}")
+            if violation <= PLAN_TOLERANCE:
+                search.offer(xp, _weighted_value(om, weights, xp))
+            else:
+                work.notes["polish_rejected"] = work.notes.get("polish_rejected", 0) + 1
+            if face.status != "Solved" and violation > PLAN_TOLERANCE:
+                if face.status == "MaxTime" or work.remaining() <= 0:
+                    return "time limit"
+                work.notes["stopped_by"] = "solver"
+                return f"conic solver: {face.status}"
+            # a point a hair off the rows is no plan, but its direction gives the next tangent LP
+            x = xp
+            tiny = 1e-12 * max(1.0, abs(search.best))
+            progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
+            stalled = 0 if progress else stalled + 1
+            if stalled >= 2:
+                return "no progress"
+    finally:
+        lp.set_option("simplex_strategy", 1)
+
+
+def _face(lp: Runner, rows: Rows, x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """The columns to fix for the face problem and their values: nonbasic in the LP's last
+    solve with |reduced cost| > tau and at the same bound in x."""
+    status = lp.column_status()
+    _, _, rc, _ = lp.solution()
+    lb, ub = rows.lb, rows.ub
+    tol = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(lb), lb, 0.0)))
+    tol_u = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(ub), ub, 0.0)))
+    with np.errstate(invalid="ignore"):
+        at_lo = (status == NONBASIC_LOWER) & np.isfinite(lb) & (np.abs(x - lb) <= tol)
+        at_up = (status == NONBASIC_UPPER) & np.isfinite(ub) & (np.abs(x - ub) <= tol_u)
+    fixed = (at_lo | at_up) & (np.abs(rc) > tau)
+    at = np.where(at_lo, lb, np.where(at_up, ub, 0.0))
+    return fixed, at
 
 
 def _iterated_qp(work: _Work, weights: dict[str, float], search: _Search, extra: dict[str, Any]) -> str | None:
     """The iterated QP. Returns None when the gap target is met, else why it stopped."""
     om, opts = work.om, work.options
     jb = weights["balance"]
-    work.add_cuts(search.x)
     try:
         qp = work.qp_runner()
+        work.add_cuts(search.x)
     except SolverError as exc:
         return f"QP rejected: {exc}"
-    c_qp = work.full_cost(weights, with_t=False)[: om.model.ncols]
+    c_qp = work.linear_cost(weights)
+    master_cost = work.master_cost(weights)
     x = search.x
     finite_ub = om.model.ub[np.isfinite(om.model.ub)]
     scale = max(1.0, float(np.max(np.abs(finite_ub), initial=1.0)))
@@ -266,20 +464,22 @@ def _iterated_qp(work: _Work, weights: dict[str, float], search: _Search, extra:
         try:
             qp.set_cost(c_qp[: qp.ncols] * factor)
             qp.set_diagonal_hessian(diag * factor)
-            # a cycling QP must leave time for the cutting planes
-            x = qp.solve(residual_tol=1e-6, time_limit=work.remaining() / 2).x[: om.model.ncols]
+            # a cycling QP must leave time for the exact method
+            x = qp.solve(residual_tol=1e-6, time_limit=work.remaining() / 2).x[: work.ncols]
         except SolverError as exc:
             return f"QP failed: {exc}"
         before = (search.best, search.lower)
         search.offer(x, _weighted_value(om, weights, x))
         work.add_cuts(x)
         try:
-            master = work.solve_lp()
+            master = work.master_runner()
+            master.set_cost(master_cost)
+            res = work.solve_master()
         except SolverError as exc:
             return f"LP master failed: {exc}"
-        search.lower = max(search.lower, master.objective)
-        search.offer(master.x[: om.model.ncols], _weighted_value(om, weights, master.x))
-        work.add_cuts(master.x)
+        search.lower = max(search.lower, res.objective)
+        search.offer(res.x[: work.ncols], _weighted_value(om, weights, res.x))
+        work.add_cuts(res.x)
         tiny = 1e-12 * max(1.0, abs(search.best))
         progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
         stalled = 0 if progress else stalled + 1
@@ -295,6 +495,13 @@ def _kelley(work: _Work, weights: dict[str, float], search: _Search) -> int:
     until = min(time.perf_counter() + opts.balance_time_limit_s, work.deadline or INF)
     rounds = 0
     alpha = 0.5
+    try:
+        master = work.master_runner()
+        master.set_cost(work.master_cost(weights))
+    except SolverError as exc:
+        work.notes["stopped_by"] = "solver"
+        work.notes["cutting_planes_stopped"] = str(exc)
+        return 0
     x = search.x
     while not search.gap_met(opts.gap_rel) and time.perf_counter() < until:
         rounds += 1
@@ -304,7 +511,7 @@ def _kelley(work: _Work, weights: dict[str, float], search: _Search) -> int:
         search.offer(sep, _weighted_value(om, weights, sep))
         work.add_cuts(sep)
         try:
-            res = work.solve_lp(until)
+            res = work.solve_master(until)
         except SolverTimeLimit:
             break
         except SolverError as exc:
@@ -312,24 +519,12 @@ def _kelley(work: _Work, weights: dict[str, float], search: _Search) -> int:
             work.notes["cutting_planes_stopped"] = str(exc)
             break
         previous = search.lower
-        x = res.x[: om.model.ncols]
+        x = res.x[: work.ncols]
         search.lower = max(search.lower, res.objective)
         search.offer(x, _weighted_value(om, weights, x))
         improved = search.lower > previous + 1e-12 * max(1.0, abs(search.lower))
         alpha = min(0.9, alpha + 0.1) if improved else max(0.0, alpha - 0.25)
     return rounds
-
-
-def _enforce_balance(work: _Work, x: np.ndarray, obj: float, bound: float) -> tuple[np.ndarray, float]:
-    """Cut loop for the constraint balance <= bound while minimising a linear objective."""
-    om = work.om
-    for _ in range(1000):
-        if om.balance(x[: om.model.ncols]) <= bound * (1 + 1e-6) + 1e-7:
-            return x, obj
-        work.add_cuts(x)
-        res = work.solve_lp()
-        x, obj = res.x, res.objective
-    raise SolverTimeLimit("could not hold the balance objective at its optimum within 1000 cuts")
 
 
 def _bound_row(work: _Work, name: str, bound: float) -> None:
@@ -338,32 +533,42 @@ def _bound_row(work: _Work, name: str, bound: float) -> None:
     work.add_row(nz, c[nz], -INF, bound)
 
 
-def _add_balance_bound(work: _Work, bound: float) -> None:
-    scales = np.array([g.scale for g in work.om.norms])
-    work.add_row(work.t_cols, scales, -INF, bound, lp_only=True)
+def _hold_balance(work: _Work, x: np.ndarray, value: float) -> float:
+    """Keep the balance objective at its optimum for the later stages (docs/planning.md).
 
-
-def _hold_balance(work: _Work, x: np.ndarray, value: float) -> float | None:
-    """Keep the balance objective at its optimum for the later stages.
-
-    With one norm group the minimiser's deviation vector is unique (||d||^2 is strictly
-    convex in d), so fixing d at it is exact and linear. With several groups the optimal set
-    need not fix each d_g: a bound on the sum of norms is enforced by tangent cuts instead.
-    Returns the bound enforced by cuts, or None when d was fixed.
-    """
-    if len(work.om.norms) == 1:
-        cols = work.om.norms[0].cols
-        for j, v in zip(cols, x[cols]):
-            eps = 1e-9 * max(1.0, abs(float(v)))
-            work.add_row(np.array([j]), np.array([1.0]), float(v) - eps, float(v) + eps)
-        return None
-    bound = value + max(_tolerance(value), 1e-6 * max(1.0, abs(value)))
-    _add_balance_bound(work, bound)
+    Every optimal plan of a sum of norms has each deviation vector on one ray (if two optima
+    had deviation vectors d, d' of one series that are not positive multiples of each other,
+    their midpoint would be strictly better). So the later stages keep each series' deviation
+    vector on the ray of the stage's plan, d_g = a_g * u_g with a_g >= 0, and the sum of
+    scale_g * a_g at most the optimum plus the stage tolerance: linear rows, so the later
+    stages are linear programs. Returns the balance bound enforced."""
+    bound = value + _stage_tolerance(value)
+    scales, alphas = [], []
+    for g in work.om.norms:
+        d = x[g.cols]
+        norm = float(np.linalg.norm(d))
+        if norm <= 1e-12:
+            for j in g.cols:
+                work.add_row(np.array([j]), np.array([1.0]), 0.0, 0.0)
+            continue
+        a = work.add_col(0.0, INF)
+        u = d / norm
+        for j, uj in zip(g.cols, u):
+            work.add_row(np.array([j, a]), np.array([1.0, -float(uj)]), 0.0, 0.0)
+        scales.append(g.scale)
+        alphas.append(a)
+    if alphas:
+        work.add_row(np.array(alphas), np.array(scales), -INF, bound)
     return bound
 
 
 def _tolerance(value: float) -> float:
     return 1e-9 * max(1.0, abs(value))
+
+
+def _stage_tolerance(value: float) -> float:
+    """How far a later priority stage may move the balance objective above its optimum."""
+    return 1e-7 * max(1.0, abs(value))
 
 
 def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) -> Outcome:
@@ -392,7 +597,7 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
                 d = out.x[g.cols]
                 eps = 1e-9 * np.maximum(1.0, np.abs(d))
                 lp.fix_cols(g.cols, d - eps, d + eps)
-            lp.set_cost(work.full_cost(out.weights, with_t=False))
+            lp.set_cost(work.linear_cost(out.weights))
             work.solve_lp()
         xv, rv, rc, rd = lp.solution()
         cl, cu, rl, ru, cost = lp.bounds()
@@ -412,11 +617,11 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
     except SolverError as exc:
         out.stats["tie_break"] = f"skipped ({exc})"
         return out
-    x = res.x[:n0]
+    x = res.x[: work.ncols]
     value = _weighted_value(om, out.weights, x)
     ok = value <= out.objective + 1e-7 * max(1.0, abs(out.objective))
     if ok and balance_bound is not None:
-        ok = om.balance(x) <= balance_bound * (1 + 1e-6) + 1e-7
+        ok = om.balance(x[:n0]) <= balance_bound * (1 + 1e-6) + 1e-7
     if not ok:
         out.stats["tie_break"] = "skipped (it would have changed the objective)"
         return out
@@ -462,7 +667,7 @@ def solve_priority(om: ObjectiveModel, order: Sequence[str], options: SolverOpti
     out: Outcome | None = None
     for name in order:
         try:
-            stage = _minimise(work, {name: 1.0}, balance_bound)
+            stage = _minimise(work, {name: 1.0})
         except SolverTimeLimit:
             if out is None:
                 raise
@@ -519,13 +724,13 @@ def pareto_front(om: ObjectiveModel, first: str, second: str, options: SolverOpt
         work = _Work(om, options, deadline)
         bound = None
         for name in hold:
-            o = _minimise(work, {name: 1.0}, bound)
+            o = _minimise(work, {name: 1.0})
             v = o.values[name]
             if name == "balance":
                 bound = _hold_balance(work, o.x, v)
             else:
                 _bound_row(work, name, v + _tolerance(v))
-        out = _minimise(work, {first: wa, second: wb}, bound)
+        out = _minimise(work, {first: wa, second: wb})
         out = _tie_break(work, out, bound)
         out.stats["mode"] = "pareto"
         return out
@@ -585,8 +790,6 @@ def solver_report(out: Outcome, value: float, bound_of: str, options: SolverOpti
     InternalError rather than a bound above the objective. The gap is recomputed against
     ``value``; the status is ``optimal`` only when that gap meets ``options.gap_rel``.
     """
-    from lpms.domain.errors import InternalError
-
     slack = 1e-5 * max(1.0, abs(value))
     if abs(out.objective - value) > slack:
         raise InternalError(f"the plan's {bound_of} recomputed from the plan is {value:.9g}, the solver's is "

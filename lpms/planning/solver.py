@@ -21,6 +21,10 @@ import numpy as np
 from lpms.domain.errors import Infeasible, SolverFailed
 
 INF = highspy.kHighsInf
+# HiGHS basis status codes as plain integers (``Runner.column_status``)
+NONBASIC_LOWER = int(highspy.HighsBasisStatus.kLower)
+BASIC = int(highspy.HighsBasisStatus.kBasic)
+NONBASIC_UPPER = int(highspy.HighsBasisStatus.kUpper)
 
 
 _banner_lock = threading.Lock()
@@ -329,6 +333,23 @@ class Runner:
         """Column values, row activities, reduced costs and row duals of the last solve."""
         sol = self.highs.getSolution()
         return (np.array(sol.col_value), np.array(sol.row_value), np.array(sol.col_dual), np.array(sol.row_dual))
+
+    def column_status(self) -> np.ndarray:
+        """The basis status of every column after the last solve (NONBASIC_LOWER, BASIC, ...)."""
+        basis = self.highs.getBasis()
+        return np.array([int(v) for v in basis.col_status], dtype=np.int64)
+
+    def basic_variables(self) -> np.ndarray:
+        """The basis of the last solve in HiGHS's order: a column index, or -1 - row for a row's
+        logical variable."""
+        _, basic = self.highs.getBasicVariables()  # type: ignore[attr-defined]  # missing from highspy's stubs
+        return np.asarray(basic, dtype=np.int64)
+
+    def basis_solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve B z = rhs with the basis matrix of the last solve (columns of [A I] in the
+        order of ``basic_variables``; a logical's value is the negated row activity)."""
+        _, z = self.highs.getBasisSolve(np.asarray(rhs, dtype=float))  # type: ignore[attr-defined]  # missing from highspy's stubs
+        return np.asarray(z, dtype=float)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Column lower/upper bounds, row lower/upper bounds and column costs as HiGHS holds them."""
