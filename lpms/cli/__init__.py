@@ -22,7 +22,7 @@ EXIT_CODES = {
 
 
 def build_parser() -> Parser:
-    from lpms.cli import data, db, network, plan
+    from lpms.cli import calendar, data, db, network, plan
 
     parser = Parser(prog="lpms", description="LPMS: lean production management -- balanced, capacity-feasible "
                                              "plans and shop-floor control.")
@@ -34,6 +34,7 @@ def build_parser() -> Parser:
     db.register(sub, common)
     plan.register(sub, common)
     network.register(sub, common)
+    calendar.register(sub, common)
     return parser
 
 

@@ -28,7 +28,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from lpms.bootstrap import open_database, safe_url, sqlite_path
     from lpms.db import migrate
-    from lpms.services.demo import database_counts, load_demo
+    from lpms.services.demo import DEMO_TODAY_PERIOD, database_counts, load_demo
 
     settings = settings_of(args)
     url = settings.resolved_database_url
@@ -45,15 +45,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     open_database(settings, create=True, require_head=False).dispose()
     migrate.upgrade(url)
     print(f"database {safe_url(url)} migrated to head ({migrate.head_revision()})")
+    now = now_of(args)
     with open_database(settings) as database:
-        for load in load_demo(database.uow(), actor="demo", now=now_of(args)):
+        setup = load_demo(database.uow(), actor="demo", now=now, timezone=settings.timezone,
+                          horizon_periods=settings.horizon_periods)
+        for load in setup.loads:
             print(f"loaded demo data '{load.name}': {load.result.summary()}")
+        placed = setup.calendar
+        how = ("kept where an earlier load put it" if placed.kept
+               else f"moved {placed.shift_weeks:+d} weeks from the shipped files so that today is in period {DEMO_TODAY_PERIOD}")
+        print(f"demo calendar {how}: period 1 starts {placed.first_start}")
+        print(setup.extension.summary())
         counts = database_counts(database.uow())
         print("database holds: " + ", ".join(f"{n} {label}" for label, n in counts.items()))
         if not args.no_plan:
             from lpms.cli.plan import print_demo_plan
 
-            print_demo_plan(database, settings, now_of(args))
+            print_demo_plan(database, settings, now)
     return 0
 
 

@@ -6,6 +6,7 @@ to callers outside ``lpms.db``, so services can be tested against in-memory fake
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from lpms.db import models as m
 from lpms.domain.enums import OrderStatus, PlanMode, PlanRunStatus
 from lpms.domain.errors import NotFound
+from lpms.domain.plant_time import CalendarPeriod
 from lpms.planning.network import BomEdge, OperationSpec
 from lpms.planning.network_plan import NetworkPlan
 from lpms.planning.snapshot import CapacityRow, ForecastRow, ItemRow, OrderRow, PeriodRow, PlanningRows, ReceiptRow
@@ -178,3 +180,33 @@ class MasterData:
                   ("scheduled receipts", m.ScheduledReceipt)]
         return {label: int(self.session.scalar(select(func.count()).select_from(model)) or 0)
                 for label, model in tables}
+
+
+class CalendarRepository:
+    """The calendar (periods) and capacity rows, as the plant-time domain's plain values."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def periods(self) -> list[CalendarPeriod]:
+        return [CalendarPeriod(p.seq, p.bucket, p.start_date, p.end_date)
+                for p in self.session.scalars(select(m.Period).order_by(m.Period.seq))]
+
+    def capacities(self) -> dict[tuple[str, int], tuple[float, float]]:
+        """(work center code, period seq) -> (regular_min, overtime_min)."""
+        rows = self.session.execute(
+            select(m.WorkCenter.code, m.Period.seq, m.Capacity.regular_min, m.Capacity.overtime_min)
+            .join(m.WorkCenter, m.WorkCenter.id == m.Capacity.work_center_id)
+            .join(m.Period, m.Period.id == m.Capacity.period_id)).tuples()
+        return {(wc, seq): (float(regular), float(overtime)) for wc, seq, regular, overtime in rows}
+
+    def append(self, periods: Sequence[CalendarPeriod], capacities: Sequence[tuple[str, int, float, float]]) -> None:
+        """Insert new periods and their capacity rows (work center code, period seq, regular, overtime)."""
+        s = self.session
+        added = {p.seq: m.Period(seq=p.seq, bucket=p.bucket, start_date=p.start, end_date=p.end) for p in periods}
+        s.add_all(added.values())
+        s.flush()
+        wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
+        s.add_all(m.Capacity(work_center_id=wc_id[wc], period_id=added[seq].id, regular_min=regular,
+                             overtime_min=overtime) for wc, seq, regular, overtime in capacities)
+        s.flush()
