@@ -14,6 +14,8 @@ calendar's extension rule. Pure (standard library only); documented in docs/proc
   (a constant calendar repeats its last period; one with a two-week shutdown in twelve repeats
   all twelve). Extending in several steps gives the same calendar as extending once, and
   extending an extended calendar adds nothing.
+- ``period_bounds`` / ``period_elapsed``: a period as UTC moments (plant-local midnights) and the
+  share of it that has passed at ``now``.
 """
 from __future__ import annotations
 
@@ -198,3 +200,22 @@ def plan_extension(periods: Iterable[CalendarPeriod], capacities: Mapping[Capaci
                 caps[(wc, new.seq)] = value
                 rows.append((wc, new.seq, value[0], value[1]))
     return ExtensionPlan(today, tuple(added), tuple(rows), ordered[current].seq, ordered[-1].seq, pattern)
+
+
+def period_bounds(period: CalendarPeriod, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """The period as UTC moments: from plant-local midnight of its first day to plant-local
+    midnight after its last day."""
+    zone = plant_zone(timezone)
+    start = dt.datetime.combine(period.start, dt.time(), zone)
+    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def period_elapsed(period: CalendarPeriod, now: dt.datetime, timezone: str) -> float:
+    """The share of ``period`` that has passed at ``now`` in plant time: 0 at its first plant-local
+    midnight, 1 at the midnight after its last day (clamped to [0, 1]; real hours, so a day
+    with a daylight-saving change counts 23 or 25)."""
+    plant_date(now, timezone)  # checks the zone and that now is aware
+    start, end = period_bounds(period, timezone)
+    share = (now - start) / (end - start)
+    return min(max(share, 0.0), 1.0)

@@ -205,3 +205,18 @@ def test_an_extension_that_is_not_possible_is_named() -> None:
         plan_extension(weeks(2), {}, dt.date(2300, 1, 1), 12)
     with pytest.raises(InvalidInput, match="must not be negative"):
         plan_extension(weeks(2), {}, MONDAY, -1)
+
+
+def test_the_elapsed_share_of_a_period_is_measured_in_plant_time() -> None:
+    from lpms.domain.plant_time import period_bounds, period_elapsed
+
+    week = weeks(1)[0]  # Monday 4 January .. Sunday 10 January 2027
+    assert period_bounds(week, "Asia/Tokyo") == (utc(2027, 1, 3, 15), utc(2027, 1, 10, 15))
+    assert period_elapsed(week, utc(2027, 1, 3, 15), "Asia/Tokyo") == 0.0
+    assert period_elapsed(week, utc(2027, 1, 7, 15), "Asia/Tokyo") == pytest.approx(4 / 7)
+    assert period_elapsed(week, utc(2027, 1, 7, 15), "UTC") == pytest.approx(3.625 / 7)
+    assert period_elapsed(week, utc(2027, 1, 1), "UTC") == 0.0 and period_elapsed(week, utc(2027, 2, 1), "UTC") == 1.0
+    # the week of the spring change in Berlin has 167 hours
+    dst = CalendarPeriod(1, Bucket.WEEK, dt.date(2027, 3, 22), dt.date(2027, 3, 28))
+    start, end = period_bounds(dst, "Europe/Berlin")
+    assert end - start == dt.timedelta(hours=167)
