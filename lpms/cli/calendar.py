@@ -64,7 +64,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     csub.required = True
     show = csub.add_parser("show", parents=[common], help="list the periods with their capacity, the current one marked",
                            description="List the calendar's periods with their capacity (minutes summed over work "
-                                       "centers), the current period marked.")
+                                       "centers), the current period marked: the one holding the plant date "
+                                       "(setting timezone) of --as-of (default: now).")
     show.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     show.set_defaults(func=cmd_show)
     extend = csub.add_parser(

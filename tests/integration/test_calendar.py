@@ -274,3 +274,12 @@ def test_the_as_of_setting_pins_now_for_calendar_show(fresh_url: str, monkeypatc
     monkeypatch.setenv("LPMS_AS_OF", "2026-12-08T12:00")
     assert main(["calendar", "show", "--database-url", fresh_url]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "plant date 2026-12-08 (UTC): current period 5"
+
+
+@pytest.mark.parametrize("words", [["calendar"], ["calendar", "show"], ["calendar", "extend"]], ids=" ".join)
+def test_the_calendar_commands_describe_themselves(words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*words, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: lpms calendar") and "current period" in out
