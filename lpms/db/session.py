@@ -45,7 +45,8 @@ class SqlAlchemyUnitOfWork:
     """``with uow: ...; uow.commit()`` -- leaving the block without commit rolls back.
 
     Inside the block the session and the repositories (``planning``, ``plan_runs``, ``audit``,
-    ``master_data``) are available; none of them commits. Implements
+    ``master_data``; process management: ``locks``, ``work_orders``, ``reports``, ``stock``) are
+    available; none of them commits. Implements
     ``lpms.services.unit_of_work.UnitOfWork``.
     """
 
@@ -61,12 +62,17 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         from lpms.db.repositories import AuditLog, MasterData, PlanningReader, PlanRuns
+        from lpms.db.shop_floor import ShopReports, StockLedger, TransactionLocks, WorkOrders
 
         self._session = self._factory()
         self.planning = PlanningReader(self._session)
         self.plan_runs = PlanRuns(self._session)
         self.audit = AuditLog(self._session)
         self.master_data = MasterData(self._session)
+        self.locks = TransactionLocks(self._session)
+        self.work_orders = WorkOrders(self._session)
+        self.reports = ShopReports(self._session)
+        self.stock = StockLedger(self._session)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -103,3 +103,18 @@ class SolverFailed(Unavailable):
 
 class Busy(Unavailable):
     """Another process holds the lock this operation needs; try again."""
+
+
+class StockShortage(Conflict):
+    """Taking stock would drive on-hand below zero; ``shortages`` lists (item, required, on hand)."""
+
+    def __init__(self, what: str, shortages: list[tuple[str, float, float]]) -> None:
+        self.shortages = list(shortages)
+        parts = "; ".join(f"{item} needs {_qty(need)}, {_qty(have)} on hand (short {_qty(need - have)})"
+                          for item, need, have in self.shortages)
+        super().__init__(f"{what}: not enough stock: {parts}")
+
+
+def _qty(value: float) -> str:
+    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,591 @@
+"""Repositories of process management: work orders, shop-floor reports, the stock ledger, and
+the locks their services take. They never commit (the unit of work does) and return plain
+records, never ORM objects.
+
+Concurrency (docs/process.md): a service that changes a work order, an order line or stock
+first calls ``TransactionLocks.begin`` (SQLite: the database's write lock, so writers queue
+instead of failing; PostgreSQL: a transaction-level advisory lock when named, and a lock
+timeout for row locks), then locks the rows it changes with ``lock=True`` (PostgreSQL:
+``SELECT ... FOR NO KEY UPDATE``, which does not block foreign-key checks of other
+transactions). Rows are locked in one order everywhere: work order or customer order first,
+then items by id. A lock not granted within the timeout is ``Busy``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from lpms.db import locks
+from lpms.db import models as m
+from lpms.domain.enums import OrderStatus, PlanRunStatus, StockMoveKind, WorkOrderStatus
+from lpms.domain.errors import NotFound
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _row_lock(stmt: Select[Any], session: Session) -> Select[Any]:
+    """Lock the selected rows until commit on PostgreSQL (FOR NO KEY UPDATE); SQLite writers
+    are already serialised by the write lock ``TransactionLocks.begin`` took."""
+    if _dialect(session) == "postgresql":
+        return stmt.with_for_update(key_share=True)
+    return stmt
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodRecord:
+    seq: int
+    start_date: dt.date
+    end_date: dt.date
+
+
+@dataclass(frozen=True)
+class IntervalOutput:
+    """The approved plan's production of one interval (its head item) started in one period."""
+
+    interval: str
+    head: str
+    period: int
+    quantity: float
+
+
+@dataclass(frozen=True)
+class NewOperation:
+    seq: int
+    item: str
+    routing_seq: int
+    work_center: str
+    run_min: float
+    setup_min: float
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    seq: int
+    item: str
+    routing_seq: int
+    work_center: str
+    run_min: float  # per work-order unit
+    setup_min: float
+    good: float
+    scrap: float
+
+
+@dataclass(frozen=True)
+class ComponentRecord:
+    item: str
+    qty_per: float  # per work-order unit
+
+
+@dataclass(frozen=True)
+class WorkOrderRecord:
+    id: int
+    number: str
+    plan_run_id: int | None
+    item: str
+    interval: str
+    start_period: int
+    due_period: int
+    quantity: float
+    good: float
+    scrap: float
+    status: WorkOrderStatus
+    priority: int
+    version: int
+    close_reason: str | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    finished_at: dt.datetime | None
+    operations: tuple[OperationRecord, ...]
+    components: tuple[ComponentRecord, ...]
+
+
+@dataclass(frozen=True)
+class CompletionRecord:
+    id: int
+    client_key: str
+    work_order: str
+    operation_seq: int
+    good: float
+    scrap: float
+    corrects_id: int | None
+    reported_by: str
+    reported_at: dt.datetime
+    note: str
+
+
+@dataclass(frozen=True)
+class DowntimeRecord:
+    id: int
+    client_key: str
+    work_center: str
+    work_order: str | None
+    period_seq: int
+    started_at: dt.datetime
+    minutes: float
+    reason: str
+    reported_by: str
+    reported_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StockMoveRecord:
+    id: int
+    item: str
+    kind: StockMoveKind
+    quantity: float
+    work_order: str | None
+    completion_report_id: int | None
+    customer_order: str | None
+    reference: str
+    reason: str
+    posted_by: str
+    posted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    id: int
+    number: str
+    item: str
+    quantity: float
+    status: OrderStatus
+    shipped: float  # from the ledger's shipment moves
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    item: str
+    opening: float
+    moves: float
+    on_hand: float
+
+
+# --- locks --------------------------------------------------------------------------------
+
+
+class TransactionLocks:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def begin(self, name: str | None, *, timeout: float, busy_message: str) -> None:
+        """The first statement of a writing transaction. SQLite: take the database's write lock
+        (``name`` is ignored: SQLite has one writer). PostgreSQL: take the advisory lock ``name``
+        (when given) and let row locks wait at most ``timeout`` seconds. Raises Busy."""
+        if _dialect(self.session) == "postgresql":
+            if name is not None:
+                locks.acquire(self.session, name, timeout=timeout, busy_message=busy_message)
+            self.session.execute(text(f"SET LOCAL lock_timeout = {max(int(timeout * 1000), 1)}"))
+        else:
+            locks.acquire(self.session, name or "lpms.write", timeout=timeout, busy_message=busy_message)
+
+
+# --- work orders --------------------------------------------------------------------------
+
+
+def _wo_record(wo: m.WorkOrder, item_code: dict[int, str], wc_code: dict[int, str]) -> WorkOrderRecord:
+    return WorkOrderRecord(
+        wo.id, wo.number, wo.plan_run_id, item_code[wo.item_id], wo.interval_code, wo.start_period_seq,
+        wo.due_period_seq, wo.quantity, wo.good_qty, wo.scrap_qty, wo.status, wo.priority, wo.version,
+        wo.close_reason, wo.created_by, wo.created_at, wo.updated_at, wo.finished_at,
+        tuple(OperationRecord(o.seq, item_code[o.item_id], o.routing_seq, wc_code[o.work_center_id], o.run_min,
+                              o.setup_min, o.good_qty, o.scrap_qty) for o in sorted(wo.operations, key=lambda o: o.seq)),
+        tuple(ComponentRecord(item_code[c.item_id], c.qty_per) for c in wo.components))
+
+
+class WorkOrders:
+    """Work orders with their operations and components, released periods, the approved plan."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _codes(self, item_ids: Iterable[int] | None = None,
+               wc_ids: Iterable[int] | None = None) -> tuple[dict[int, str], dict[int, str]]:
+        """Codes of items and work centers (all, or those with the ids given)."""
+        s = self.session
+        items = select(m.Item.id, m.Item.code)
+        wcs = select(m.WorkCenter.id, m.WorkCenter.code)
+        if item_ids is not None:
+            items = items.where(m.Item.id.in_(set(item_ids)))
+        if wc_ids is not None:
+            wcs = wcs.where(m.WorkCenter.id.in_(set(wc_ids)))
+        return dict(s.execute(items).tuples().all()), dict(s.execute(wcs).tuples().all())
+
+    def periods(self) -> list[PeriodRecord]:
+        return [PeriodRecord(p.seq, p.start_date, p.end_date)
+                for p in self.session.scalars(select(m.Period).order_by(m.Period.seq))]
+
+    def approved_run_ids(self) -> list[int]:
+        """Runs whose status is ``approved`` (normally one), oldest first."""
+        return list(self.session.scalars(select(m.PlanRun.id).where(m.PlanRun.status == PlanRunStatus.APPROVED)
+                                         .order_by(m.PlanRun.id)))
+
+    def run_horizon(self, run_id: int) -> int:
+        """The last period a run planned (its loads cover every period; else its last line), 0 if none."""
+        s = self.session
+        last = s.scalar(select(func.max(m.PlanLoad.period_seq)).where(m.PlanLoad.plan_run_id == run_id))
+        if last is None:
+            last = s.scalar(select(func.max(m.PlanLine.period_seq)).where(m.PlanLine.plan_run_id == run_id))
+        return int(last or 0)
+
+    def interval_output(self, run_id: int, periods: Iterable[int]) -> list[IntervalOutput]:
+        """A run's production per interval and start period: the line of each interval's head
+        item (the line whose item is the head named by the interval code ``I:<head>``)."""
+        wanted = sorted(set(periods))
+        if not wanted:
+            return []
+        rows = self.session.execute(
+            select(m.PlanLine.interval_code, m.Item.code, m.PlanLine.period_seq, m.PlanLine.production)
+            .join(m.Item, m.Item.id == m.PlanLine.item_id)
+            .where(m.PlanLine.plan_run_id == run_id, m.PlanLine.period_seq.in_(wanted), m.PlanLine.production > 0)
+            .order_by(m.PlanLine.period_seq, m.PlanLine.interval_code)).tuples()
+        return [IntervalOutput(iv, code, seq, qty) for iv, code, seq, qty in rows if iv == f"I:{code}"]
+
+    def released_periods(self) -> dict[int, int | None]:
+        """Released (frozen) period -> the plan run it was released from."""
+        return dict(self.session.execute(select(m.PeriodRelease.period_seq, m.PeriodRelease.plan_run_id)).tuples().all())
+
+    def add_release(self, period_seq: int, plan_run_id: int | None, *, released_by: str,
+                    released_at: dt.datetime) -> None:
+        self.session.add(m.PeriodRelease(period_seq=period_seq, plan_run_id=plan_run_id, released_by=released_by,
+                                         released_at=released_at))
+
+    def count_in_period(self, period_seq: int) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(m.WorkOrder)
+                                       .where(m.WorkOrder.start_period_seq == period_seq)) or 0)
+
+    def add(self, *, number: str, plan_run_id: int | None, item: str, interval: str, start_period: int,
+            due_period: int, quantity: float, status: WorkOrderStatus, operations: Sequence[NewOperation],
+            components: Sequence[tuple[str, float]], created_by: str, now: dt.datetime) -> int:
+        s = self.session
+        item_id = dict(s.execute(select(m.Item.code, m.Item.id)).tuples().all())
+        wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
+        wo = m.WorkOrder(number=number, plan_run_id=plan_run_id, item_id=item_id[item], interval_code=interval,
+                         start_period_seq=start_period, due_period_seq=due_period, quantity=quantity, good_qty=0.0,
+                         scrap_qty=0.0, status=status, priority=0, version=1, created_by=created_by, created_at=now,
+                         updated_at=now)
+        wo.operations = [m.WorkOrderOperation(seq=o.seq, item_id=item_id[o.item], routing_seq=o.routing_seq,
+                                              work_center_id=wc_id[o.work_center], run_min=o.run_min,
+                                              setup_min=o.setup_min, good_qty=0.0, scrap_qty=0.0) for o in operations]
+        wo.components = [m.WorkOrderComponent(item_id=item_id[code], qty_per=q) for code, q in components]
+        s.add(wo)
+        s.flush()
+        return wo.id
+
+    def get(self, number: str, *, lock: bool = False) -> WorkOrderRecord:
+        """The work order; ``lock`` holds its row until commit (PostgreSQL). Raises NotFound."""
+        stmt = select(m.WorkOrder).where(m.WorkOrder.number == number)
+        if lock:
+            stmt = _row_lock(stmt, self.session)
+            # a locked read must see the row as committed by the transaction we waited for
+            stmt = stmt.execution_options(populate_existing=True)
+        wo = self.session.scalar(stmt)
+        if wo is None:
+            raise NotFound(f"work order {number} does not exist")
+        self.session.refresh(wo, ["operations", "components"])
+        item_ids = {wo.item_id} | {o.item_id for o in wo.operations} | {c.item_id for c in wo.components}
+        return _wo_record(wo, *self._codes(item_ids, {o.work_center_id for o in wo.operations}))
+
+    def list(self, *, status: WorkOrderStatus | None = None, work_center: str | None = None) -> list[WorkOrderRecord]:
+        """Work orders by start period and number, optionally of one status or with an operation
+        on one work center."""
+        s = self.session
+        stmt = select(m.WorkOrder).order_by(m.WorkOrder.start_period_seq, m.WorkOrder.number)
+        if status is not None:
+            stmt = stmt.where(m.WorkOrder.status == status)
+        if work_center is not None:
+            on_wc = (select(m.WorkOrderOperation.work_order_id).join(m.WorkCenter)
+                     .where(m.WorkCenter.code == work_center))
+            stmt = stmt.where(m.WorkOrder.id.in_(on_wc))
+        orders = list(s.scalars(stmt))
+        ids = [wo.id for wo in orders]
+        ops: dict[int, list[m.WorkOrderOperation]] = defaultdict(list)
+        comps: dict[int, list[m.WorkOrderComponent]] = defaultdict(list)
+        for chunk in _chunks(ids):
+            for op in s.scalars(select(m.WorkOrderOperation).where(m.WorkOrderOperation.work_order_id.in_(chunk))):
+                ops[op.work_order_id].append(op)
+            for c in s.scalars(select(m.WorkOrderComponent).where(m.WorkOrderComponent.work_order_id.in_(chunk))
+                               .order_by(m.WorkOrderComponent.id)):
+                comps[c.work_order_id].append(c)
+        item_code, wc_code = self._codes()
+        return [WorkOrderRecord(
+            wo.id, wo.number, wo.plan_run_id, item_code[wo.item_id], wo.interval_code, wo.start_period_seq,
+            wo.due_period_seq, wo.quantity, wo.good_qty, wo.scrap_qty, wo.status, wo.priority, wo.version,
+            wo.close_reason, wo.created_by, wo.created_at, wo.updated_at, wo.finished_at,
+            tuple(OperationRecord(o.seq, item_code[o.item_id], o.routing_seq, wc_code[o.work_center_id], o.run_min,
+                                  o.setup_min, o.good_qty, o.scrap_qty)
+                  for o in sorted(ops[wo.id], key=lambda o: o.seq)),
+            tuple(ComponentRecord(item_code[c.item_id], c.qty_per) for c in comps[wo.id])) for wo in orders]
+
+    def work_center_exists(self, code: str) -> bool:
+        return self.session.scalar(select(m.WorkCenter.id).where(m.WorkCenter.code == code)) is not None
+
+    def update(self, work_order_id: int, *, now: dt.datetime, **fields: Any) -> None:
+        """Set good_qty, scrap_qty, status, close_reason or finished_at; adds 1 to the version."""
+        wo = self.session.get(m.WorkOrder, work_order_id)
+        if wo is None:
+            raise NotFound(f"work order id {work_order_id} does not exist")
+        for name, value in fields.items():
+            if name not in ("good_qty", "scrap_qty", "status", "close_reason", "finished_at"):
+                raise AttributeError(name)
+            setattr(wo, name, value)
+        wo.version += 1
+        wo.updated_at = now
+
+    def set_operation(self, work_order_id: int, seq: int, *, good: float, scrap: float) -> None:
+        op = self.session.scalar(select(m.WorkOrderOperation).where(
+            m.WorkOrderOperation.work_order_id == work_order_id, m.WorkOrderOperation.seq == seq))
+        if op is None:
+            raise NotFound(f"operation {seq} of work order id {work_order_id} does not exist")
+        op.good_qty, op.scrap_qty = good, scrap
+
+    def report_count(self, work_order_id: int) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(m.CompletionReport)
+                                       .where(m.CompletionReport.work_order_id == work_order_id)) or 0)
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for k in range(0, len(ids), size):
+        yield ids[k:k + size]
+
+
+# --- shop-floor reports -------------------------------------------------------------------
+
+
+class ShopReports:
+    """Completion reports (with corrections) and downtime reports. Append-only."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _completion(self, row: m.CompletionReport) -> CompletionRecord:
+        number = self.session.scalar(select(m.WorkOrder.number).where(m.WorkOrder.id == row.work_order_id))
+        return CompletionRecord(row.id, row.client_key, str(number), row.operation_seq, row.good_qty, row.scrap_qty,
+                                row.corrects_id, row.reported_by, row.reported_at, row.note)
+
+    def completion_by_key(self, client_key: str) -> CompletionRecord | None:
+        row = self.session.scalar(select(m.CompletionReport).where(m.CompletionReport.client_key == client_key))
+        return None if row is None else self._completion(row)
+
+    def completion_by_id(self, report_id: int) -> CompletionRecord | None:
+        row = self.session.get(m.CompletionReport, report_id)
+        return None if row is None else self._completion(row)
+
+    def correction_of(self, report_id: int) -> CompletionRecord | None:
+        row = self.session.scalar(select(m.CompletionReport).where(m.CompletionReport.corrects_id == report_id))
+        return None if row is None else self._completion(row)
+
+    def add_completion(self, *, client_key: str, work_order_id: int, operation_seq: int, good: float, scrap: float,
+                       corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
+                       note: str = "") -> CompletionRecord:
+        row = m.CompletionReport(client_key=client_key, work_order_id=work_order_id, operation_seq=operation_seq,
+                                 good_qty=good, scrap_qty=scrap, corrects_id=corrects_id, reported_by=reported_by,
+                                 reported_at=reported_at, note=note)
+        self.session.add(row)
+        self.session.flush()
+        return self._completion(row)
+
+    def completions(self, work_order: str | None = None) -> list[CompletionRecord]:
+        stmt = select(m.CompletionReport).order_by(m.CompletionReport.id)
+        if work_order is not None:
+            stmt = stmt.join(m.WorkOrder).where(m.WorkOrder.number == work_order)
+        return [self._completion(r) for r in self.session.scalars(stmt)]
+
+    def _downtime(self, row: m.DowntimeReport) -> DowntimeRecord:
+        s = self.session
+        wc = s.scalar(select(m.WorkCenter.code).where(m.WorkCenter.id == row.work_center_id))
+        wo = (None if row.work_order_id is None
+              else s.scalar(select(m.WorkOrder.number).where(m.WorkOrder.id == row.work_order_id)))
+        return DowntimeRecord(row.id, row.client_key, str(wc), wo, row.period_seq, row.started_at, row.minutes,
+                              row.reason, row.reported_by, row.reported_at)
+
+    def downtime_by_key(self, client_key: str) -> DowntimeRecord | None:
+        row = self.session.scalar(select(m.DowntimeReport).where(m.DowntimeReport.client_key == client_key))
+        return None if row is None else self._downtime(row)
+
+    def add_downtime(self, *, client_key: str, work_center: str, work_order: str | None, period_seq: int,
+                     started_at: dt.datetime, minutes: float, reason: str, reported_by: str,
+                     reported_at: dt.datetime) -> DowntimeRecord:
+        s = self.session
+        wc_id = s.scalar(select(m.WorkCenter.id).where(m.WorkCenter.code == work_center))
+        if wc_id is None:
+            raise NotFound(f"work center {work_center} does not exist")
+        wo_id = None
+        if work_order is not None:
+            wo_id = s.scalar(select(m.WorkOrder.id).where(m.WorkOrder.number == work_order))
+            if wo_id is None:
+                raise NotFound(f"work order {work_order} does not exist")
+        row = m.DowntimeReport(client_key=client_key, work_center_id=wc_id, work_order_id=wo_id, period_seq=period_seq,
+                               started_at=started_at, minutes=minutes, reason=reason, reported_by=reported_by,
+                               reported_at=reported_at)
+        s.add(row)
+        s.flush()
+        return self._downtime(row)
+
+    def downtime_minutes(self, period_seq: int) -> dict[str, float]:
+        """Lost minutes per work center in a period (the capacity a re-plan must not count on)."""
+        rows = self.session.execute(
+            select(m.WorkCenter.code, func.sum(m.DowntimeReport.minutes))
+            .join(m.WorkCenter, m.WorkCenter.id == m.DowntimeReport.work_center_id)
+            .where(m.DowntimeReport.period_seq == period_seq).group_by(m.WorkCenter.code)).tuples()
+        return {code: float(total or 0.0) for code, total in rows}
+
+    def capacity(self, work_center: str, period_seq: int) -> tuple[float, float] | None:
+        """(regular, overtime) minutes of a work center in a period; None without a capacity row."""
+        row = self.session.execute(
+            select(m.Capacity.regular_min, m.Capacity.overtime_min)
+            .join(m.WorkCenter, m.WorkCenter.id == m.Capacity.work_center_id)
+            .join(m.Period, m.Period.id == m.Capacity.period_id)
+            .where(m.WorkCenter.code == work_center, m.Period.seq == period_seq)).first()
+        return None if row is None else (float(row[0]), float(row[1]))
+
+
+# --- the stock ledger ---------------------------------------------------------------------
+
+
+class StockLedger:
+    """Stock moves (append-only), on-hand derived from them, shipments against order lines."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def item_ids(self, codes: Iterable[str], *, lock: bool = False) -> dict[str, int]:
+        """Item code -> id; ``lock`` holds the item rows (in id order) until commit, so that two
+        transactions taking stock of the same item queue. Raises NotFound for an unknown code."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        stmt = select(m.Item.id, m.Item.code).where(m.Item.code.in_(wanted)).order_by(m.Item.id)
+        if lock:
+            stmt = _row_lock(stmt, self.session)
+        found = {code: item_id for item_id, code in self.session.execute(stmt).tuples()}
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            raise NotFound(f"item {', '.join(missing)} does not exist")
+        return found
+
+    def levels(self, codes: Iterable[str] | None = None) -> dict[str, StockLevel]:
+        """Opening balance, sum of moves and on-hand per item (every item with either, or the
+        items named; an item with neither is at 0)."""
+        s = self.session
+        wanted = None if codes is None else sorted(set(codes))
+        opening_q = select(m.Item.code, m.Stock.on_hand).join(m.Item, m.Item.id == m.Stock.item_id)
+        moves_q = (select(m.Item.code, func.sum(m.StockMove.quantity)).join(m.Item, m.Item.id == m.StockMove.item_id)
+                   .group_by(m.Item.code))
+        if wanted is not None:
+            opening_q = opening_q.where(m.Item.code.in_(wanted))
+            moves_q = moves_q.where(m.Item.code.in_(wanted))
+        opening = {code: float(q) for code, q in s.execute(opening_q).tuples()}
+        moved = {code: float(q or 0.0) for code, q in s.execute(moves_q).tuples()}
+        names = sorted(set(opening) | set(moved) | set(wanted or ()))
+        return {c: StockLevel(c, opening.get(c, 0.0), moved.get(c, 0.0),
+                              round(opening.get(c, 0.0) + moved.get(c, 0.0), 9) + 0.0) for c in names}
+
+    def on_hand(self, codes: Iterable[str] | None = None) -> dict[str, float]:
+        return {c: lvl.on_hand for c, lvl in self.levels(codes).items()}
+
+    def add_move(self, *, item: str, kind: StockMoveKind, quantity: float, posted_by: str, posted_at: dt.datetime,
+                 work_order_id: int | None = None, completion_report_id: int | None = None,
+                 customer_order_id: int | None = None, reference: str = "", reason: str = "") -> int:
+        item_id = self.item_ids([item])[item]
+        row = m.StockMove(item_id=item_id, kind=kind, quantity=quantity, work_order_id=work_order_id,
+                          completion_report_id=completion_report_id, customer_order_id=customer_order_id,
+                          reference=reference, reason=reason, posted_by=posted_by, posted_at=posted_at)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def moves(self, *, item: str | None = None, completion_report_id: int | None = None,
+              work_order: str | None = None) -> list[StockMoveRecord]:
+        s = self.session
+        stmt = select(m.StockMove).order_by(m.StockMove.id)
+        if item is not None:
+            stmt = stmt.where(m.StockMove.item_id == self.item_ids([item])[item])
+        if completion_report_id is not None:
+            stmt = stmt.where(m.StockMove.completion_report_id == completion_report_id)
+        if work_order is not None:
+            stmt = stmt.join(m.WorkOrder, m.WorkOrder.id == m.StockMove.work_order_id).where(
+                m.WorkOrder.number == work_order)
+        rows = list(s.scalars(stmt))
+        item_code = dict(s.execute(select(m.Item.id, m.Item.code)).tuples().all())
+        wo_ids = {r.work_order_id for r in rows if r.work_order_id is not None}
+        order_ids = {r.customer_order_id for r in rows if r.customer_order_id is not None}
+        wo_number = dict(s.execute(select(m.WorkOrder.id, m.WorkOrder.number).where(m.WorkOrder.id.in_(wo_ids)))
+                         .tuples().all()) if wo_ids else {}
+        order_number = dict(s.execute(select(m.CustomerOrder.id, m.CustomerOrder.number)
+                                      .where(m.CustomerOrder.id.in_(order_ids))).tuples().all()) if order_ids else {}
+        return [StockMoveRecord(r.id, item_code[r.item_id], r.kind, r.quantity,
+                                wo_number.get(r.work_order_id) if r.work_order_id is not None else None,
+                                r.completion_report_id,
+                                order_number.get(r.customer_order_id) if r.customer_order_id is not None else None,
+                                r.reference, r.reason, r.posted_by, r.posted_at) for r in rows]
+
+    def issued(self, work_order_id: int) -> dict[str, float]:
+        """Units of each component issued to a work order, net of returns."""
+        rows = self.session.execute(
+            select(m.Item.code, func.sum(m.StockMove.quantity)).join(m.Item, m.Item.id == m.StockMove.item_id)
+            .where(m.StockMove.work_order_id == work_order_id, m.StockMove.kind == StockMoveKind.ISSUE)
+            .group_by(m.Item.code)).tuples()
+        return {code: -float(q or 0.0) + 0.0 for code, q in rows}
+
+    def order(self, number: str, *, lock: bool = False) -> OrderRecord:
+        """A customer order with the quantity shipped so far; ``lock`` holds its row. Raises NotFound."""
+        s = self.session
+        stmt = select(m.CustomerOrder).where(m.CustomerOrder.number == number)
+        if lock:
+            stmt = _row_lock(stmt, s).execution_options(populate_existing=True)
+        row = s.scalar(stmt)
+        if row is None:
+            raise NotFound(f"customer order {number} does not exist")
+        shipped = s.scalar(select(func.sum(m.StockMove.quantity)).where(
+            m.StockMove.customer_order_id == row.id, m.StockMove.kind == StockMoveKind.SHIPMENT)) or 0.0
+        code = s.scalar(select(m.Item.code).where(m.Item.id == row.item_id))
+        return OrderRecord(row.id, row.number, str(code), row.quantity, row.status, -float(shipped) + 0.0)
+
+    def set_order_status(self, order_id: int, status: OrderStatus) -> None:
+        row = self.session.get(m.CustomerOrder, order_id)
+        if row is None:
+            raise NotFound(f"customer order id {order_id} does not exist")
+        row.status = status
+
+    def shipped_by_order(self) -> dict[str, float]:
+        """Customer order number -> units shipped (orders with shipments only)."""
+        rows = self.session.execute(
+            select(m.CustomerOrder.number, func.sum(m.StockMove.quantity))
+            .join(m.CustomerOrder, m.CustomerOrder.id == m.StockMove.customer_order_id)
+            .where(m.StockMove.kind == StockMoveKind.SHIPMENT).group_by(m.CustomerOrder.number)).tuples()
+        return {number: -float(q or 0.0) + 0.0 for number, q in rows}
+
+    def consume_receipts(self, item: str, quantity: float) -> list[tuple[dt.date, float]]:
+        """Take ``quantity`` off the item's open scheduled receipts, earliest due first (a receipt
+        fully taken is removed), so that a purchase that arrived is not counted again as supply.
+        Returns (due date, units taken) per receipt touched."""
+        s = self.session
+        item_id = self.item_ids([item])[item]
+        left = quantity
+        taken: list[tuple[dt.date, float]] = []
+        rows = s.scalars(_row_lock(select(m.ScheduledReceipt).where(m.ScheduledReceipt.item_id == item_id)
+                                   .order_by(m.ScheduledReceipt.due_date), s))
+        for row in rows:
+            if left <= 1e-9:
+                break
+            take = min(row.quantity, left)
+            taken.append((row.due_date, take))
+            left -= take
+            if row.quantity - take <= 1e-9:
+                s.delete(row)
+            else:
+                row.quantity -= take
+        s.flush()
+        return taken

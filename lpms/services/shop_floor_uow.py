@@ -1,0 +1,123 @@
+"""What the process-management services (release, work orders, reports, stock) need from a unit
+of work, beyond ``lpms.services.unit_of_work.UnitOfWork``. ``lpms.db.session.SqlAlchemyUnitOfWork``
+implements it with the repositories of ``lpms.db.shop_floor``."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from lpms.db.shop_floor import (
+    CompletionRecord,
+    DowntimeRecord,
+    IntervalOutput,
+    NewOperation,
+    OrderRecord,
+    PeriodRecord,
+    StockLevel,
+    StockMoveRecord,
+    WorkOrderRecord,
+)
+from lpms.domain.enums import OrderStatus, StockMoveKind, WorkOrderStatus
+from lpms.services.unit_of_work import UnitOfWork
+
+
+class LocksPort(Protocol):
+    def begin(self, name: str | None, *, timeout: float, busy_message: str) -> None: ...
+
+
+class WorkOrdersPort(Protocol):
+    def periods(self) -> list[PeriodRecord]: ...
+
+    def approved_run_ids(self) -> list[int]: ...
+
+    def run_horizon(self, run_id: int) -> int: ...
+
+    def interval_output(self, run_id: int, periods: Iterable[int]) -> list[IntervalOutput]: ...
+
+    def released_periods(self) -> dict[int, int | None]: ...
+
+    def add_release(self, period_seq: int, plan_run_id: int | None, *, released_by: str,
+                    released_at: dt.datetime) -> None: ...
+
+    def count_in_period(self, period_seq: int) -> int: ...
+
+    def add(self, *, number: str, plan_run_id: int | None, item: str, interval: str, start_period: int,
+            due_period: int, quantity: float, status: WorkOrderStatus, operations: Sequence[NewOperation],
+            components: Sequence[tuple[str, float]], created_by: str, now: dt.datetime) -> int: ...
+
+    def get(self, number: str, *, lock: bool = False) -> WorkOrderRecord: ...
+
+    def list(self, *, status: WorkOrderStatus | None = None,
+             work_center: str | None = None) -> list[WorkOrderRecord]: ...
+
+    def work_center_exists(self, code: str) -> bool: ...
+
+    def update(self, work_order_id: int, *, now: dt.datetime, **fields: Any) -> None: ...
+
+    def set_operation(self, work_order_id: int, seq: int, *, good: float, scrap: float) -> None: ...
+
+    def report_count(self, work_order_id: int) -> int: ...
+
+
+class ShopReportsPort(Protocol):
+    def completion_by_key(self, client_key: str) -> CompletionRecord | None: ...
+
+    def completion_by_id(self, report_id: int) -> CompletionRecord | None: ...
+
+    def correction_of(self, report_id: int) -> CompletionRecord | None: ...
+
+    def add_completion(self, *, client_key: str, work_order_id: int, operation_seq: int, good: float, scrap: float,
+                       corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
+                       note: str = "") -> CompletionRecord: ...
+
+    def completions(self, work_order: str | None = None) -> list[CompletionRecord]: ...
+
+    def downtime_by_key(self, client_key: str) -> DowntimeRecord | None: ...
+
+    def add_downtime(self, *, client_key: str, work_center: str, work_order: str | None, period_seq: int,
+                     started_at: dt.datetime, minutes: float, reason: str, reported_by: str,
+                     reported_at: dt.datetime) -> DowntimeRecord: ...
+
+    def downtime_minutes(self, period_seq: int) -> dict[str, float]: ...
+
+    def capacity(self, work_center: str, period_seq: int) -> tuple[float, float] | None: ...
+
+
+class StockLedgerPort(Protocol):
+    def item_ids(self, codes: Iterable[str], *, lock: bool = False) -> dict[str, int]: ...
+
+    def levels(self, codes: Iterable[str] | None = None) -> dict[str, StockLevel]: ...
+
+    def on_hand(self, codes: Iterable[str] | None = None) -> dict[str, float]: ...
+
+    def add_move(self, *, item: str, kind: StockMoveKind, quantity: float, posted_by: str, posted_at: dt.datetime,
+                 work_order_id: int | None = None, completion_report_id: int | None = None,
+                 customer_order_id: int | None = None, reference: str = "", reason: str = "") -> int: ...
+
+    def moves(self, *, item: str | None = None, completion_report_id: int | None = None,
+              work_order: str | None = None) -> list[StockMoveRecord]: ...
+
+    def issued(self, work_order_id: int) -> dict[str, float]: ...
+
+    def order(self, number: str, *, lock: bool = False) -> OrderRecord: ...
+
+    def set_order_status(self, order_id: int, status: OrderStatus) -> None: ...
+
+    def consume_receipts(self, item: str, quantity: float) -> list[tuple[dt.date, float]]: ...
+
+
+class ShopFloorUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work with the process-management repositories (inside ``with uow`` only)."""
+
+    @property
+    def locks(self) -> LocksPort: ...
+
+    @property
+    def work_orders(self) -> WorkOrdersPort: ...
+
+    @property
+    def reports(self) -> ShopReportsPort: ...
+
+    @property
+    def stock(self) -> StockLedgerPort: ...
