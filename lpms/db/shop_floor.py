@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
 
 from lpms.db import locks
@@ -31,11 +31,12 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _row_lock(stmt: Select[Any], session: Session) -> Select[Any]:
-    """Lock the selected rows until commit on PostgreSQL (FOR NO KEY UPDATE); SQLite writers
-    are already serialised by the write lock ``TransactionLocks.begin`` took."""
+def _row_lock(stmt: Select[Any], session: Session, of: Any = None) -> Select[Any]:
+    """Lock the selected rows (of the table ``of``, default all) until commit on PostgreSQL
+    (FOR NO KEY UPDATE); SQLite writers are already serialised by the write lock
+    ``TransactionLocks.begin`` took."""
     if _dialect(session) == "postgresql":
-        return stmt.with_for_update(key_share=True)
+        return stmt.with_for_update(key_share=True, of=of)
     return stmt
 
 
@@ -184,24 +185,15 @@ class TransactionLocks:
         (``name`` is ignored: SQLite has one writer). PostgreSQL: take the advisory lock ``name``
         (when given) and let row locks wait at most ``timeout`` seconds. Raises Busy."""
         if _dialect(self.session) == "postgresql":
+            self.session.execute(text("SELECT set_config('lock_timeout', :ms, true)"),
+                                 {"ms": str(max(int(timeout * 1000), 1))})
             if name is not None:
                 locks.acquire(self.session, name, timeout=timeout, busy_message=busy_message)
-            self.session.execute(text(f"SET LOCAL lock_timeout = {max(int(timeout * 1000), 1)}"))
         else:
             locks.acquire(self.session, name or "lpms.write", timeout=timeout, busy_message=busy_message)
 
 
 # --- work orders --------------------------------------------------------------------------
-
-
-def _wo_record(wo: m.WorkOrder, item_code: dict[int, str], wc_code: dict[int, str]) -> WorkOrderRecord:
-    return WorkOrderRecord(
-        wo.id, wo.number, wo.plan_run_id, item_code[wo.item_id], wo.interval_code, wo.start_period_seq,
-        wo.due_period_seq, wo.quantity, wo.good_qty, wo.scrap_qty, wo.status, wo.priority, wo.version,
-        wo.close_reason, wo.created_by, wo.created_at, wo.updated_at, wo.finished_at,
-        tuple(OperationRecord(o.seq, item_code[o.item_id], o.routing_seq, wc_code[o.work_center_id], o.run_min,
-                              o.setup_min, o.good_qty, o.scrap_qty) for o in sorted(wo.operations, key=lambda o: o.seq)),
-        tuple(ComponentRecord(item_code[c.item_id], c.qty_per) for c in wo.components))
 
 
 class WorkOrders:
@@ -285,17 +277,31 @@ class WorkOrders:
 
     def get(self, number: str, *, lock: bool = False) -> WorkOrderRecord:
         """The work order; ``lock`` holds its row until commit (PostgreSQL). Raises NotFound."""
-        stmt = select(m.WorkOrder).where(m.WorkOrder.number == number)
+        s = self.session
+        stmt = (select(m.WorkOrder, m.Item.code).join(m.Item, m.Item.id == m.WorkOrder.item_id)
+                .where(m.WorkOrder.number == number))
         if lock:
-            stmt = _row_lock(stmt, self.session)
-            # a locked read must see the row as committed by the transaction we waited for
-            stmt = stmt.execution_options(populate_existing=True)
-        wo = self.session.scalar(stmt)
-        if wo is None:
+            # a locked read must see the row as committed by the transaction it waited for
+            stmt = _row_lock(stmt, s, of=m.WorkOrder).execution_options(populate_existing=True)
+        found = s.execute(stmt).first()
+        if found is None:
             raise NotFound(f"work order {number} does not exist")
-        self.session.refresh(wo, ["operations", "components"])
-        item_ids = {wo.item_id} | {o.item_id for o in wo.operations} | {c.item_id for c in wo.components}
-        return _wo_record(wo, *self._codes(item_ids, {o.work_center_id for o in wo.operations}))
+        wo, item = found
+        ops = s.execute(
+            select(m.WorkOrderOperation.seq, m.Item.code, m.WorkOrderOperation.routing_seq, m.WorkCenter.code,
+                   m.WorkOrderOperation.run_min, m.WorkOrderOperation.setup_min, m.WorkOrderOperation.good_qty,
+                   m.WorkOrderOperation.scrap_qty)
+            .join(m.Item, m.Item.id == m.WorkOrderOperation.item_id)
+            .join(m.WorkCenter, m.WorkCenter.id == m.WorkOrderOperation.work_center_id)
+            .where(m.WorkOrderOperation.work_order_id == wo.id).order_by(m.WorkOrderOperation.seq)).tuples()
+        comps = s.execute(
+            select(m.Item.code, m.WorkOrderComponent.qty_per).join(m.Item, m.Item.id == m.WorkOrderComponent.item_id)
+            .where(m.WorkOrderComponent.work_order_id == wo.id).order_by(m.WorkOrderComponent.id)).tuples()
+        return WorkOrderRecord(
+            wo.id, wo.number, wo.plan_run_id, item, wo.interval_code, wo.start_period_seq, wo.due_period_seq,
+            wo.quantity, wo.good_qty, wo.scrap_qty, wo.status, wo.priority, wo.version, wo.close_reason,
+            wo.created_by, wo.created_at, wo.updated_at, wo.finished_at,
+            tuple(OperationRecord(*row) for row in ops), tuple(ComponentRecord(*row) for row in comps))
 
     def list(self, *, status: WorkOrderStatus | None = None, work_center: str | None = None) -> list[WorkOrderRecord]:
         """Work orders by start period and number, optionally of one status or with an operation
@@ -344,11 +350,12 @@ class WorkOrders:
         wo.updated_at = now
 
     def set_operation(self, work_order_id: int, seq: int, *, good: float, scrap: float) -> None:
-        op = self.session.scalar(select(m.WorkOrderOperation).where(
-            m.WorkOrderOperation.work_order_id == work_order_id, m.WorkOrderOperation.seq == seq))
-        if op is None:
+        done = self.session.execute(
+            update(m.WorkOrderOperation)
+            .where(m.WorkOrderOperation.work_order_id == work_order_id, m.WorkOrderOperation.seq == seq)
+            .values(good_qty=good, scrap_qty=scrap).execution_options(synchronize_session=False))
+        if getattr(done, "rowcount", 1) != 1:
             raise NotFound(f"operation {seq} of work order id {work_order_id} does not exist")
-        op.good_qty, op.scrap_qty = good, scrap
 
     def report_count(self, work_order_id: int) -> int:
         return int(self.session.scalar(select(func.count()).select_from(m.CompletionReport)
@@ -369,38 +376,42 @@ class ShopReports:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _completion(self, row: m.CompletionReport) -> CompletionRecord:
-        number = self.session.scalar(select(m.WorkOrder.number).where(m.WorkOrder.id == row.work_order_id))
-        return CompletionRecord(row.id, row.client_key, str(number), row.operation_seq, row.good_qty, row.scrap_qty,
+    @staticmethod
+    def _completion(row: m.CompletionReport, number: str) -> CompletionRecord:
+        return CompletionRecord(row.id, row.client_key, number, row.operation_seq, row.good_qty, row.scrap_qty,
                                 row.corrects_id, row.reported_by, row.reported_at, row.note)
 
+    def _one(self, *where: Any) -> CompletionRecord | None:
+        found = self.session.execute(
+            select(m.CompletionReport, m.WorkOrder.number).join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id)
+            .where(*where)).first()
+        return None if found is None else self._completion(found[0], found[1])
+
     def completion_by_key(self, client_key: str) -> CompletionRecord | None:
-        row = self.session.scalar(select(m.CompletionReport).where(m.CompletionReport.client_key == client_key))
-        return None if row is None else self._completion(row)
+        return self._one(m.CompletionReport.client_key == client_key)
 
     def completion_by_id(self, report_id: int) -> CompletionRecord | None:
-        row = self.session.get(m.CompletionReport, report_id)
-        return None if row is None else self._completion(row)
+        return self._one(m.CompletionReport.id == report_id)
 
     def correction_of(self, report_id: int) -> CompletionRecord | None:
-        row = self.session.scalar(select(m.CompletionReport).where(m.CompletionReport.corrects_id == report_id))
-        return None if row is None else self._completion(row)
+        return self._one(m.CompletionReport.corrects_id == report_id)
 
-    def add_completion(self, *, client_key: str, work_order_id: int, operation_seq: int, good: float, scrap: float,
-                       corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
+    def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
+                       good: float, scrap: float, corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
                        note: str = "") -> CompletionRecord:
         row = m.CompletionReport(client_key=client_key, work_order_id=work_order_id, operation_seq=operation_seq,
                                  good_qty=good, scrap_qty=scrap, corrects_id=corrects_id, reported_by=reported_by,
                                  reported_at=reported_at, note=note)
         self.session.add(row)
         self.session.flush()
-        return self._completion(row)
+        return self._completion(row, work_order)
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]:
-        stmt = select(m.CompletionReport).order_by(m.CompletionReport.id)
+        stmt = (select(m.CompletionReport, m.WorkOrder.number)
+                .join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id).order_by(m.CompletionReport.id))
         if work_order is not None:
-            stmt = stmt.join(m.WorkOrder).where(m.WorkOrder.number == work_order)
-        return [self._completion(r) for r in self.session.scalars(stmt)]
+            stmt = stmt.where(m.WorkOrder.number == work_order)
+        return [self._completion(r, number) for r, number in self.session.execute(stmt).tuples()]
 
     def _downtime(self, row: m.DowntimeReport) -> DowntimeRecord:
         s = self.session
@@ -459,6 +470,7 @@ class StockLedger:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._ids: dict[str, int] = {}  # item codes seen in this transaction
 
     def item_ids(self, codes: Iterable[str], *, lock: bool = False) -> dict[str, int]:
         """Item code -> id; ``lock`` holds the item rows (in id order) until commit, so that two
@@ -469,7 +481,10 @@ class StockLedger:
         stmt = select(m.Item.id, m.Item.code).where(m.Item.code.in_(wanted)).order_by(m.Item.id)
         if lock:
             stmt = _row_lock(stmt, self.session)
+        if not lock and all(c in self._ids for c in wanted):
+            return {c: self._ids[c] for c in wanted}
         found = {code: item_id for item_id, code in self.session.execute(stmt).tuples()}
+        self._ids.update(found)
         missing = [c for c in wanted if c not in found]
         if missing:
             raise NotFound(f"item {', '.join(missing)} does not exist")
@@ -493,7 +508,19 @@ class StockLedger:
                               round(opening.get(c, 0.0) + moved.get(c, 0.0), 9) + 0.0) for c in names}
 
     def on_hand(self, codes: Iterable[str] | None = None) -> dict[str, float]:
-        return {c: lvl.on_hand for c, lvl in self.levels(codes).items()}
+        """On-hand per item (every item with stock or moves, or the items named, in one query)."""
+        if codes is None:
+            return {c: lvl.on_hand for c, lvl in self.levels().items()}
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
+        moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
+        rows = self.session.execute(select(m.Item.code, opening, moved).where(m.Item.code.in_(wanted))).tuples()
+        result = {c: 0.0 for c in wanted}
+        for code, start, delta in rows:
+            result[code] = round(float(start or 0.0) + float(delta or 0.0), 9) + 0.0
+        return result
 
     def add_move(self, *, item: str, kind: StockMoveKind, quantity: float, posted_by: str, posted_at: dt.datetime,
                  work_order_id: int | None = None, completion_report_id: int | None = None,
@@ -518,7 +545,9 @@ class StockLedger:
             stmt = stmt.join(m.WorkOrder, m.WorkOrder.id == m.StockMove.work_order_id).where(
                 m.WorkOrder.number == work_order)
         rows = list(s.scalars(stmt))
-        item_code = dict(s.execute(select(m.Item.id, m.Item.code)).tuples().all())
+        item_ids = {r.item_id for r in rows}
+        item_code = dict(s.execute(select(m.Item.id, m.Item.code).where(m.Item.id.in_(item_ids))).tuples().all()) \
+            if item_ids else {}
         wo_ids = {r.work_order_id for r in rows if r.work_order_id is not None}
         order_ids = {r.customer_order_id for r in rows if r.customer_order_id is not None}
         wo_number = dict(s.execute(select(m.WorkOrder.id, m.WorkOrder.number).where(m.WorkOrder.id.in_(wo_ids)))

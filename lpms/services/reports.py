@@ -28,6 +28,7 @@ downtime_minutes`` gives the lost minutes per work center to the re-plan).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -123,7 +124,8 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
         issues = [(c.item, _r((good + scrap) * c.qty_per)) for c in wo.components] if k == 0 else []
         _take(uow, issues, allow_negative=allow_negative_stock,
               what=f"work order {work_order} operation {operation_seq}")
-        report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, operation_seq=operation_seq,
+        report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, work_order=wo.number,
+                                            operation_seq=operation_seq,
                                             good=good, scrap=scrap, corrects_id=None, reported_by=by,
                                             reported_at=now)
         output = good if k == len(ops) - 1 else 0.0
@@ -185,7 +187,8 @@ def correct_completion(uow: ShopFloorUnitOfWork, report_key: str, *, client_key:
         if output < 0:
             _take(uow, [(wo.item, -output)], allow_negative=allow_negative_stock,
                   what=f"correcting report {original_key} (its output of {wo.item})")
-        report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, operation_seq=original.operation_seq,
+        report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, work_order=wo.number,
+                                            operation_seq=original.operation_seq,
                                             good=-original.good + 0.0, scrap=-original.scrap + 0.0,
                                             corrects_id=original.id, reported_by=by, reported_at=now, note=note)
         _post(uow, wo, report, returns, output, actor=actor, now=now)
@@ -303,7 +306,10 @@ def _apply(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, op: OperationRecord, o
         check_transition(f"work order {wo.number}", WORK_ORDER_TRANSITIONS, wo.status, target)
     finished = (wo.finished_at or now) if target is WorkOrderStatus.COMPLETED else None
     uow.work_orders.update(wo.id, now=now, good_qty=good, scrap_qty=scrap, status=target, finished_at=finished)
-    return uow.work_orders.get(wo.number)
+    return dataclasses.replace(
+        wo, good=good, scrap=scrap, status=target, finished_at=finished, version=wo.version + 1, updated_at=now,
+        operations=tuple(o if o.seq != op.seq else dataclasses.replace(o, good=op_good, scrap=op_scrap)
+                         for o in wo.operations))
 
 
 def _replay(uow: ShopFloorUnitOfWork, report: CompletionRecord) -> CompletionResult:

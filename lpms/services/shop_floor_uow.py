@@ -67,8 +67,8 @@ class ShopReportsPort(Protocol):
 
     def correction_of(self, report_id: int) -> CompletionRecord | None: ...
 
-    def add_completion(self, *, client_key: str, work_order_id: int, operation_seq: int, good: float, scrap: float,
-                       corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
+    def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
+                       good: float, scrap: float, corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
                        note: str = "") -> CompletionRecord: ...
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]: ...
