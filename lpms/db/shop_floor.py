@@ -25,6 +25,7 @@ from lpms.db import locks
 from lpms.db import models as m
 from lpms.domain.enums import OrderStatus, PlanRunStatus, StockMoveKind, WorkOrderStatus
 from lpms.domain.errors import NotFound
+from lpms.domain.plant_time import CalendarPeriod
 
 
 def _dialect(session: Session) -> str:
@@ -41,13 +42,6 @@ def _row_lock(stmt: Select[Any], session: Session, of: Any = None) -> Select[Any
 
 
 # --- records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeriodRecord:
-    seq: int
-    start_date: dt.date
-    end_date: dt.date
 
 
 @dataclass(frozen=True)
@@ -214,8 +208,8 @@ class WorkOrders:
             wcs = wcs.where(m.WorkCenter.id.in_(set(wc_ids)))
         return dict(s.execute(items).tuples().all()), dict(s.execute(wcs).tuples().all())
 
-    def periods(self) -> list[PeriodRecord]:
-        return [PeriodRecord(p.seq, p.start_date, p.end_date)
+    def periods(self) -> list[CalendarPeriod]:
+        return [CalendarPeriod(p.seq, p.bucket, p.start_date, p.end_date)
                 for p in self.session.scalars(select(m.Period).order_by(m.Period.seq))]
 
     def approved_run_ids(self) -> list[int]:

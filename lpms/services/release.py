@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from lpms.db.shop_floor import NewOperation, WorkOrderRecord
 from lpms.domain.enums import PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import Conflict, InvalidInput, NotFound
+from lpms.domain.plant_time import current_period, plant_date
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
 from lpms.planning.network import Division, OperationSpec, build_graph, divide
 from lpms.planning.snapshot import network_snapshot
 from lpms.services._checks import LOCK_TIMEOUT_S
-from lpms.services._current_period import current_period_seq
 from lpms.services.shop_floor_uow import ShopFloorUnitOfWork
 
 RELEASE_LOCK = "lpms.release"
@@ -82,12 +82,13 @@ def approve_plan_run(uow: ShopFloorUnitOfWork, run_id: int, *, actor: str, now: 
 
 
 def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: str, now: dt.datetime,
-                        lock_timeout: float = LOCK_TIMEOUT_S) -> ReleaseResult:
+                        timezone: str = "UTC", lock_timeout: float = LOCK_TIMEOUT_S) -> ReleaseResult:
     """Release the approved plan's production in the fence's unreleased periods as work orders.
 
-    Idempotent: a period is released once; calling again creates nothing for it. Raises
-    InvalidInput (negative fence), NotFound (no approved run; ``now`` outside the calendar),
-    Conflict (an interval of the plan is no longer in the network), Busy.
+    The fence starts at the current period: the one containing ``now``'s plant date in the
+    plant's ``timezone``. Idempotent: a period is released once; calling again creates nothing
+    for it. Raises InvalidInput (negative fence), NotFound (no approved run; ``now`` outside
+    the calendar), Conflict (an interval of the plan is no longer in the network), Busy.
     """
     if fence_periods < 0:
         raise InvalidInput(f"release fence: {fence_periods} periods is negative")
@@ -99,7 +100,7 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
         run_id = approved[-1]
         calendar = uow.work_orders.periods()
         periods = [p.seq for p in sorted(calendar, key=lambda p: p.seq)]
-        current = current_period_seq(calendar, now)
+        current = current_period(calendar, plant_date(now, timezone)).seq
         start = periods.index(current)
         fence = tuple(periods[start:start + fence_periods])
         done = uow.work_orders.released_periods()

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from lpms.db.shop_floor import CompletionRecord, DowntimeRecord, OperationRecord, WorkOrderRecord
 from lpms.domain.enums import StockMoveKind, WorkOrderStatus
 from lpms.domain.errors import Conflict, InvalidInput, NotFound, StockShortage
+from lpms.domain.plant_time import current_period, plant_date
 from lpms.domain.transitions import WORK_ORDER_TRANSITIONS, check_transition
 from lpms.services import _checks
 from lpms.services._checks import LOCK_TIMEOUT_S, close_to_or_below, fmt
-from lpms.services._current_period import current_period_seq
 from lpms.services.shop_floor_uow import ShopFloorUnitOfWork
 
 BUSY_MESSAGE = "the work order is being reported on by someone else; try again"
@@ -204,8 +204,10 @@ def correct_completion(uow: ShopFloorUnitOfWork, report_key: str, *, client_key:
 
 def report_downtime(uow: ShopFloorUnitOfWork, work_center: str, minutes: float, reason: str, *, client_key: str,
                     actor: str, now: dt.datetime, work_order: str | None = None, started_at: dt.datetime | None = None,
-                    reported_by: str | None = None, lock_timeout: float = LOCK_TIMEOUT_S) -> DowntimeResult:
-    """Record lost minutes of a work center in the current period (idempotent by ``client_key``).
+                    reported_by: str | None = None, timezone: str = "UTC",
+                    lock_timeout: float = LOCK_TIMEOUT_S) -> DowntimeResult:
+    """Record lost minutes of a work center in the current period (the one containing ``now``'s
+    plant date in the plant's ``timezone``; idempotent by ``client_key``).
 
     Raises InvalidInput, NotFound (work center, work order; ``now`` outside the calendar),
     Conflict (key reused with another payload), Busy.
@@ -224,7 +226,7 @@ def report_downtime(uow: ShopFloorUnitOfWork, work_center: str, minutes: float, 
                 raise Conflict(f"client key {key} was used for another downtime report ({existing.work_center}, "
                                f"{fmt(existing.minutes)} min, {existing.reason!r}); a new report needs a new key")
             return _downtime_result(uow, existing, replayed=True)
-        period = current_period_seq(uow.work_orders.periods(), now)
+        period = current_period(uow.work_orders.periods(), plant_date(now, timezone)).seq
         report = uow.reports.add_downtime(client_key=key, work_center=work_center, work_order=work_order,
                                           period_seq=period, started_at=started_at or now, minutes=minutes,
                                           reason=why, reported_by=by, reported_at=now)

@@ -13,12 +13,12 @@ from lpms.db.shop_floor import (
     IntervalOutput,
     NewOperation,
     OrderRecord,
-    PeriodRecord,
     StockLevel,
     StockMoveRecord,
     WorkOrderRecord,
 )
 from lpms.domain.enums import OrderStatus, StockMoveKind, WorkOrderStatus
+from lpms.domain.plant_time import CalendarPeriod
 from lpms.services.unit_of_work import UnitOfWork
 
 
@@ -27,7 +27,7 @@ class LocksPort(Protocol):
 
 
 class WorkOrdersPort(Protocol):
-    def periods(self) -> list[PeriodRecord]: ...
+    def periods(self) -> list[CalendarPeriod]: ...
 
     def approved_run_ids(self) -> list[int]: ...
 

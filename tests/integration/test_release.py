@@ -124,9 +124,9 @@ def test_release_needs_an_approved_run_a_calendar_that_holds_now_and_a_fence(uow
     with pytest.raises(NotFound, match="no plan run is approved"):
         release_work_orders(uow, fence_periods=2, actor="test", now=NOW)
     approve_plan_run(uow, plan_plant(uow), actor="test", now=NOW)
-    with pytest.raises(NotFound, match="2026-11-29 is before the calendar's first period"):
+    with pytest.raises(NotFound, match="plant date 2026-11-29 is before the calendar's first period"):
         release_work_orders(uow, fence_periods=2, actor="test", now=NOW - dt.timedelta(days=2))
-    with pytest.raises(NotFound, match="after the calendar's last period .*extend the calendar"):
+    with pytest.raises(NotFound, match="after the calendar's last period .*run 'lpms calendar extend'"):
         release_work_orders(uow, fence_periods=2, actor="test", now=week(8))
     with pytest.raises(InvalidInput, match="negative"):
         release_work_orders(uow, fence_periods=-1, actor="test", now=NOW)
@@ -183,3 +183,13 @@ def test_list_filters_and_the_json_shape(uow: UnitOfWork) -> None:
                      "operations": [{"seq": 10, "work_center": "CUT", "good": 7.0, "scrap": 1.0},
                                     {"seq": 20, "work_center": "ASM", "good": 0.0, "scrap": 0.0},
                                     {"seq": 30, "work_center": "TEST", "good": 0.0, "scrap": 0.0}]}
+
+
+def test_the_fence_starts_at_the_current_period_in_plant_time(uow: UnitOfWork) -> None:
+    load_plant(uow)
+    approve_plan_run(uow, plan_plant(uow), actor="test", now=NOW)
+    sunday_night_utc = dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC)  # Monday 08:30 in Tokyo: period 2
+    in_tokyo = release_work_orders(uow, fence_periods=1, actor="test", now=sunday_night_utc, timezone="Asia/Tokyo")
+    assert in_tokyo.current_period == 2 and in_tokyo.released == (2,)
+    in_utc = release_work_orders(uow, fence_periods=1, actor="test", now=sunday_night_utc)
+    assert in_utc.current_period == 1 and in_utc.released == (1,)
