@@ -22,7 +22,7 @@ EXIT_CODES = {
 
 
 def build_parser() -> Parser:
-    from lpms.cli import calendar, data, db, network, plan
+    from lpms.cli import calendar, data, db, network, plan, report, stock, work_orders
 
     parser = Parser(prog="lpms", description="LPMS: lean production management -- balanced, capacity-feasible "
                                              "plans and shop-floor control.")
@@ -35,6 +35,9 @@ def build_parser() -> Parser:
     plan.register(sub, common)
     network.register(sub, common)
     calendar.register(sub, common)
+    work_orders.register(sub, common)
+    report.register(sub, common)
+    stock.register(sub, common)
     return parser
 
 

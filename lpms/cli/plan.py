@@ -134,6 +134,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="plan even when capacity is short, carrying the shortfall past the horizon")
     run.set_defaults(func=cmd_run)
 
+    from lpms.cli.work_orders import register_approve
+
+    register_approve(psub, common)
+
 
 def _costs(text: str) -> Any:
     from lpms.domain.values import Costs

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from lpms.db import locks
 from lpms.db import models as m
@@ -118,6 +118,7 @@ class CompletionRecord:
     reported_by: str
     reported_at: dt.datetime
     note: str
+    corrects_key: str | None = None  # the client key of the report a correction reverses
 
 
 @dataclass(frozen=True)
@@ -371,15 +372,20 @@ class ShopReports:
         self.session = session
 
     @staticmethod
-    def _completion(row: m.CompletionReport, number: str) -> CompletionRecord:
+    def _completion(row: m.CompletionReport, number: str, corrects_key: str | None) -> CompletionRecord:
         return CompletionRecord(row.id, row.client_key, number, row.operation_seq, row.good_qty, row.scrap_qty,
-                                row.corrects_id, row.reported_by, row.reported_at, row.note)
+                                row.corrects_id, row.reported_by, row.reported_at, row.note, corrects_key)
+
+    @staticmethod
+    def _select() -> Select[Any]:
+        corrected = aliased(m.CompletionReport)
+        return (select(m.CompletionReport, m.WorkOrder.number, corrected.client_key)
+                .join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id)
+                .outerjoin(corrected, corrected.id == m.CompletionReport.corrects_id))
 
     def _one(self, *where: Any) -> CompletionRecord | None:
-        found = self.session.execute(
-            select(m.CompletionReport, m.WorkOrder.number).join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id)
-            .where(*where)).first()
-        return None if found is None else self._completion(found[0], found[1])
+        found = self.session.execute(self._select().where(*where)).first()
+        return None if found is None else self._completion(found[0], found[1], found[2])
 
     def completion_by_key(self, client_key: str) -> CompletionRecord | None:
         return self._one(m.CompletionReport.client_key == client_key)
@@ -391,21 +397,20 @@ class ShopReports:
         return self._one(m.CompletionReport.corrects_id == report_id)
 
     def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
-                       good: float, scrap: float, corrects_id: int | None, reported_by: str, reported_at: dt.datetime,
-                       note: str = "") -> CompletionRecord:
+                       good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
+                       corrects: CompletionRecord | None = None, note: str = "") -> CompletionRecord:
         row = m.CompletionReport(client_key=client_key, work_order_id=work_order_id, operation_seq=operation_seq,
-                                 good_qty=good, scrap_qty=scrap, corrects_id=corrects_id, reported_by=reported_by,
-                                 reported_at=reported_at, note=note)
+                                 good_qty=good, scrap_qty=scrap, corrects_id=corrects.id if corrects else None,
+                                 reported_by=reported_by, reported_at=reported_at, note=note)
         self.session.add(row)
         self.session.flush()
-        return self._completion(row, work_order)
+        return self._completion(row, work_order, corrects.client_key if corrects else None)
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]:
-        stmt = (select(m.CompletionReport, m.WorkOrder.number)
-                .join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id).order_by(m.CompletionReport.id))
+        stmt = self._select().order_by(m.CompletionReport.id)
         if work_order is not None:
             stmt = stmt.where(m.WorkOrder.number == work_order)
-        return [self._completion(r, number) for r, number in self.session.execute(stmt).tuples()]
+        return [self._completion(r, number, key) for r, number, key in self.session.execute(stmt).tuples()]
 
     def _downtime(self, row: m.DowntimeReport) -> DowntimeRecord:
         s = self.session

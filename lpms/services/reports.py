@@ -126,8 +126,7 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
               what=f"work order {work_order} operation {operation_seq}")
         report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, work_order=wo.number,
                                             operation_seq=operation_seq,
-                                            good=good, scrap=scrap, corrects_id=None, reported_by=by,
-                                            reported_at=now)
+                                            good=good, scrap=scrap, reported_by=by, reported_at=now)
         output = good if k == len(ops) - 1 else 0.0
         _post(uow, wo, report, issues, output, actor=actor, now=now)
         after = _apply(uow, wo, op, op_good, op_scrap, now=now)
@@ -190,7 +189,7 @@ def correct_completion(uow: ShopFloorUnitOfWork, report_key: str, *, client_key:
         report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, work_order=wo.number,
                                             operation_seq=original.operation_seq,
                                             good=-original.good + 0.0, scrap=-original.scrap + 0.0,
-                                            corrects_id=original.id, reported_by=by, reported_at=now, note=note)
+                                            corrects=original, reported_by=by, reported_at=now, note=note)
         _post(uow, wo, report, returns, output, actor=actor, now=now)
         after = _apply(uow, wo, op, op_good, op_scrap, now=now)
         uow.audit.add(actor=actor, action="correct", entity="completion_report", entity_key=key, at=now,
@@ -255,8 +254,7 @@ def _same(a: float, b: float) -> bool:
 
 def _describe(uow: ShopFloorUnitOfWork, report: CompletionRecord) -> str:
     if report.corrects_id is not None:
-        original = uow.reports.completion_by_id(report.corrects_id)
-        return f"the correction of report {original.client_key if original else report.corrects_id}"
+        return f"the correction of report {report.corrects_key}"
     return _payload(report.work_order, report.operation_seq, report.good, report.scrap)
 
 
