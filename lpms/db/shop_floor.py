@@ -239,6 +239,13 @@ class WorkOrders:
             .order_by(m.PlanLine.period_seq, m.PlanLine.interval_code)).tuples()
         return [IntervalOutput(iv, code, seq, qty) for iv, code, seq, qty in rows if iv == f"I:{code}"]
 
+    def units(self, codes: Iterable[str]) -> dict[str, str]:
+        """Item code -> its unit of measure."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        return dict(self.session.execute(select(m.Item.code, m.Item.unit).where(m.Item.code.in_(wanted))).tuples().all())
+
     def released_periods(self) -> dict[int, int | None]:
         """Released (frozen) period -> the plan run it was released from."""
         return dict(self.session.execute(select(m.PeriodRelease.period_seq, m.PeriodRelease.plan_run_id)).tuples().all())

@@ -3,10 +3,10 @@
 ``approve_plan_run``: only a succeeded run; the run approved before it becomes superseded.
 ``release_work_orders``: for each period of the fence (the current period and the ones after
 it, ``fence_periods`` in all) that was never released, one work order per interval with
-production in that period in the approved plan: the interval's head item, the quantity, the
-planned start (the period) and the due period (start + the interval's lead time), its
-operations (the chain's routing steps in flow order, numbered 10, 20, 30 ...) and its kit (the
-interval's buffered inputs per unit). Released periods are recorded and frozen: releasing
+production in that period in the approved plan: the interval's head item, the quantity (in
+whole units for items counted in pieces), the planned start (the period) and the due period
+(start + the interval's lead time), its operations (the chain's routing steps in flow order,
+numbered 10, 20, 30 ...) and its kit (the interval's buffered inputs per unit). Released periods are recorded and frozen: releasing
 again creates nothing for them, whatever plan is approved later. Numbers are
 ``WO-P<period>-<n>``, ``n`` counting the period's orders in interval-code order, so the same
 plan released into an empty database gets the same numbers.
@@ -16,6 +16,7 @@ Approval and release take one named lock, so they run one at a time.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from lpms.services._checks import LOCK_TIMEOUT_S
 from lpms.services.shop_floor_uow import ShopFloorUnitOfWork
 
 RELEASE_LOCK = "lpms.release"
+# units of measure that count pieces: a work order for them is released in whole units
+COUNT_UNITS = frozenset({"pcs", "pc", "piece", "pieces", "ea", "each", "unit", "units"})
 BUSY_MESSAGE = "another approval or release is running; try again"
 
 
@@ -113,13 +116,14 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
         if output:
             division = divide(build_graph(network_snapshot(uow.planning.load_rows())))
             intervals = {iv.code: iv for iv in division.intervals}
+            units = uow.work_orders.units(out.head for out in output)
             counter: dict[int, int] = {}
             for out in output:  # by period, then interval code
                 iv = intervals.get(out.interval)
                 if iv is None:
                     raise Conflict(f"plan run {run_id} plans interval {out.interval}, which is no longer in the "
                                    f"production network: re-plan and approve the new run")
-                quantity = round(out.quantity, 6)
+                quantity = release_quantity(out.quantity, units.get(out.head, ""))
                 if quantity <= 0:
                     continue
                 n = counter.get(out.period, uow.work_orders.count_in_period(out.period)) + 1
@@ -145,6 +149,16 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
                               "beyond_plan": list(beyond), "work_orders": len(created)})
         uow.commit()
     return ReleaseResult(run_id, current, fence, to_release, frozen, beyond, tuple(created))
+
+
+def release_quantity(planned: float, unit: str) -> float:
+    """The quantity a work order is released for: whole units (the nearest, at least 1) when the
+    item is counted in pieces (``COUNT_UNITS``), else the plan's quantity to 6 decimals."""
+    if planned <= 1e-6:
+        return 0.0
+    if unit.strip().lower() in COUNT_UNITS:
+        return float(max(1, math.floor(planned + 0.5)))
+    return round(planned, 6)
 
 
 def chain_operations(division: Division, interval_code: str) -> list[NewOperation]:

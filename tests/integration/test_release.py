@@ -193,3 +193,49 @@ def test_the_fence_starts_at_the_current_period_in_plant_time(uow: UnitOfWork) -
     assert in_tokyo.current_period == 2 and in_tokyo.released == (2,)
     in_utc = release_work_orders(uow, fence_periods=1, actor="test", now=sunday_night_utc)
     assert in_utc.current_period == 1 and in_utc.released == (1,)
+
+
+def test_quantities_of_items_counted_in_pieces_are_released_in_whole_units() -> None:
+    from lpms.services.release import release_quantity
+
+    assert release_quantity(116.666667, "pcs") == 117 and release_quantity(58.33, "PCS ") == 58
+    assert release_quantity(0.3, "pcs") == 1 and release_quantity(0.0, "pcs") == 0
+    assert release_quantity(116.6666666666, "kg") == 116.666667 and release_quantity(2.5, "m") == 2.5
+
+
+def test_two_releases_at_once_create_each_work_order_once(fresh_url: str) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lpms.db import migrate
+    from lpms.db.session import make_engine, session_factory
+    from lpms.services.release import ReleaseResult
+
+    migrate.upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        uow = UnitOfWork(session_factory(engine))
+        load_plant(uow)
+        approve_plan_run(uow, plan_plant(uow), actor="test", now=NOW)
+    finally:
+        engine.dispose()
+    barrier = threading.Barrier(4)
+
+    def release(_: int) -> ReleaseResult:
+        own = make_engine(fresh_url)
+        try:
+            barrier.wait(timeout=30)
+            return release_work_orders(UnitOfWork(session_factory(own)), fence_periods=3, actor="t", now=NOW)
+        finally:
+            own.dispose()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(release, range(4)))
+    assert sorted(r.released for r in results) == [(), (), (), (1, 2, 3)]
+    created = [wo.number for r in results for wo in r.work_orders]
+    assert len(created) == len(set(created)) > 0
+    engine = make_engine(fresh_url)
+    try:
+        assert sorted(wo.number for wo in list_work_orders(UnitOfWork(session_factory(engine)))) == sorted(created)
+    finally:
+        engine.dispose()
