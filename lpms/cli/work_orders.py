@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from lpms.cli._common import Parser, actor, now_of, settings_of, with_database
+from lpms.cli._common import UsageError, actor, now_of, settings_of, with_database
 from lpms.domain.enums import WorkOrderStatus
 
 
@@ -80,6 +80,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_work_orders(args: argparse.Namespace) -> int:
+    if args.action is None:
+        if args.number is not None or args.reason is not None:
+            raise UsageError("lpms work-orders: a NUMBER or --reason goes with cancel or close")
+        return cmd_list(args)
+    if args.number is None:
+        raise UsageError(f"lpms work-orders {args.action}: the work order NUMBER is required")
+    if args.work_center is not None or args.status is not None or args.format != "table":
+        raise UsageError(f"lpms work-orders {args.action}: --work-center, --status and --format are for the list")
+    return cmd_cancel(args) if args.action == "cancel" else cmd_close(args)
+
+
 def cmd_cancel(args: argparse.Namespace) -> int:
     from lpms.services.work_orders import cancel_work_order
 
@@ -126,7 +138,7 @@ def register_approve(psub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add `lpms release` and `lpms work-orders [cancel|close]`."""
+    """Add `lpms release` and `lpms work-orders [cancel|close NUMBER]`."""
     rel = sub.add_parser(
         "release", parents=[common], help="Release the approved plan inside the fence as work orders.",
         description="Create work orders for the approved plan's production in the periods of the release fence "
@@ -138,23 +150,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rel.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     rel.set_defaults(func=cmd_release)
 
-    wo = sub.add_parser("work-orders", parents=[common], help="List work orders; cancel or short-close one.",
-                        description="List work orders (by planned start), or cancel / close one. JSON shape: "
-                                    "docs/process.md.")
-    wo.add_argument("--work-center", metavar="WC", help="only orders with an operation on this work center")
-    wo.add_argument("--status", choices=[s.value for s in WorkOrderStatus], help="only orders in this status")
-    wo.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    wo.set_defaults(func=cmd_list)
-    wsub = wo.add_subparsers(dest="work_order_command", metavar="ACTION", parser_class=Parser)
-    cancel = wsub.add_parser("cancel", parents=[common], help="cancel a work order nobody has reported on",
-                             description="Cancel a released work order that has no completion reports; its quantity "
-                                         "returns to the plan (outside the freeze) at the next re-plan.")
-    cancel.add_argument("number", metavar="NUMBER")
-    cancel.add_argument("--reason", metavar="TEXT", help="why (kept with the order)")
-    cancel.set_defaults(func=cmd_cancel)
-    close = wsub.add_parser("close", parents=[common], help="close a completed order or short-close a started one",
-                            description="Close a completed work order, or short-close one in progress (--reason "
-                                        "required): what it did not make is a loss the re-plan makes up.")
-    close.add_argument("number", metavar="NUMBER")
-    close.add_argument("--reason", metavar="TEXT", help="why (required to short-close an order in progress)")
-    close.set_defaults(func=cmd_close)
+    wo = sub.add_parser(
+        "work-orders", parents=[common], help="List work orders; cancel or short-close one.",
+        description="List work orders by planned start (JSON shape: docs/process.md), or 'cancel NUMBER' (an "
+                    "order nobody has reported on; its quantity returns to the plan at the next re-plan) or "
+                    "'close NUMBER' (a completed order, or short-close one in progress: --reason required).")
+    wo.add_argument("action", nargs="?", choices=["cancel", "close"], metavar="cancel|close",
+                    help="cancel or close the work order NUMBER (default: list)")
+    wo.add_argument("number", nargs="?", metavar="NUMBER", help="the work order to cancel or close")
+    wo.add_argument("--reason", metavar="TEXT", help="why it is cancelled or closed (required to short-close)")
+    wo.add_argument("--work-center", metavar="WC", help="list: only orders with an operation on this work center")
+    wo.add_argument("--status", choices=[s.value for s in WorkOrderStatus], help="list: only orders in this status")
+    wo.add_argument("--format", choices=["table", "json"], default="table", help="list: output format (default: table)")
+    wo.set_defaults(func=cmd_work_orders)

@@ -87,7 +87,7 @@ def test_approve_release_list_report_and_close_from_the_command_line(db: list[st
     q = "WO-P01-0002"
     rc, _, err = _run(capsys, "work-orders", "close", q, *db)
     assert rc == 2 and "has not started: cancel it instead" in err
-    rc, out, _ = _run(capsys, "work-orders", "cancel", q, "--reason", "moved", *db)
+    rc, out, _ = _run(capsys, "work-orders", *db, "cancel", q, "--reason", "moved")  # options first, too
     assert rc == 0 and out.startswith(f"work order {q} cancelled")
     _run(capsys, "report", "completion", "WO-P01-0001", "--operation", "10", "--good", "5", "--key", "tab-4", *db)
     rc, _, err = _run(capsys, "work-orders", "close", "WO-P01-0001", *db)
@@ -122,7 +122,8 @@ def test_stock_commands_post_to_the_ledger(db: list[str], capsys: pytest.Capture
 
 @pytest.mark.parametrize("argv", [
     ["plan", "approve"], ["plan", "approve", "x"], ["release", "--fence", "-1"], ["work-orders", "--status", "odd"],
-    ["work-orders", "cancel"], ["report"], ["report", "completion", "WO-1", "--operation", "10", "--good", "1"],
+    ["work-orders", "cancel"], ["work-orders", "WO-1"], ["work-orders", "close", "WO-1", "--status", "released"],
+    ["work-orders", "--reason", "x"], ["report"], ["report", "completion", "WO-1", "--operation", "10", "--good", "1"],
     ["report", "completion", "WO-1", "--operation", "ten", "--good", "1", "--key", "k"],
     ["report", "downtime", "ASM", "--minutes", "x", "--reason", "r"], ["stock"], ["stock", "adjust", "M", "1"],
     ["stock", "receive", "C", "many"],
@@ -132,8 +133,7 @@ def test_wrong_arguments_exit_2_with_one_line(argv: list[str], capsys: pytest.Ca
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("lpms")
 
 
-@pytest.mark.parametrize("words", [["plan", "approve"], ["release"], ["work-orders"], ["work-orders", "cancel"],
-                                   ["work-orders", "close"], ["report"], ["report", "completion"],
+@pytest.mark.parametrize("words", [["plan", "approve"], ["release"], ["work-orders"], ["report"], ["report", "completion"],
                                    ["report", "correction"], ["report", "downtime"], ["stock"], ["stock", "receive"],
                                    ["stock", "ship"], ["stock", "adjust"], ["stock", "show"]],
                          ids=lambda w: " ".join(w))
