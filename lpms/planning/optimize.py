@@ -25,6 +25,7 @@ changes the objective, the reported costs or the bound.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from lpms.planning.solver import (
     SolverOptions,
     SolverTimeLimit,
 )
+
+log = logging.getLogger(__name__)
 
 OBJECTIVES = ("late", "balance", "inventory", "overtime")
 OPTIMAL = "optimal"
@@ -214,6 +217,12 @@ class _Work:
             self.cuts.append((k, d / norm))
             self._add_cut(k, d / norm)
 
+    def remember_cut(self, k: int, u: np.ndarray) -> None:
+        """A cut t_k >= <u, d_k> (valid when ||u|| <= 1) kept for the cut master, should one be needed."""
+        self.cuts.append((k, u))
+        if self.master is not None:
+            self._add_cut(k, u)
+
     def _add_cut(self, k: int, u: np.ndarray) -> None:
         assert self.master is not None
         g = self.om.norms[k]
@@ -352,6 +361,7 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
     rows = work.constraint_rows()
     tau = 1e-4 * max(1.0, float(np.max(np.abs(c_lin), initial=0.0)))
     x = search.x[: work.ncols]
+    mu: list[np.ndarray] | None = None
     stalled = 0
     lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps the basis primal feasible
     try:
@@ -361,10 +371,15 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             work.notes["balance_rounds"] += 1
             before = (search.best, search.lower)
             cost = c_lin.copy()
-            for cols, w in groups:
+            for k, (cols, w) in enumerate(groups):
                 d = x[cols]
                 norm = float(np.linalg.norm(d))
                 if norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))):
+                    work.remember_cut(k, d / norm)
+                if mu is not None:  # the face's multipliers: right also where a deviation vector is 0
+                    cost[cols] += mu[k]
+                    work.remember_cut(k, mu[k] / w)
+                elif norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))):
                     cost[cols] += w * d / norm
             lp.set_cost(cost)
             try:
@@ -374,7 +389,7 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             except SolverError as exc:
                 work.notes["stopped_by"] = "solver"
                 return f"tangent LP failed: {exc}"
-            search.lower = max(search.lower, res.objective)
+            search.lower = max(search.lower, _relaxation_bound(res.objective))
             search.offer(res.x, _weighted_value(om, weights, res.x))
             if search.gap_met(opts.gap_rel):
                 return None
@@ -389,20 +404,24 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
                     return "time limit"
                 work.notes["stopped_by"] = "solver"
                 return f"conic solver: {face.status}"
-            xp = polish(lp, rows, face.x)
-            violation = rows.violation(xp)
+            x_raw = np.clip(face.x, rows.lb, rows.ub)
+            xp, violation = _plan_from(work, lp, rows, groups, x_raw, time.perf_counter() + max(1.0, 2 * res.seconds))
             work.notes["plan_violation"] = float(f"{violation:.2g}")
             if violation <= PLAN_TOLERANCE:
                 search.offer(xp, _weighted_value(om, weights, xp))
             else:
                 work.notes["polish_rejected"] = work.notes.get("polish_rejected", 0) + 1
-            if face.status != "Solved" and violation > PLAN_TOLERANCE:
+            if violation > 1e-4:  # a stopped interior-point run's point: no direction worth taking
                 if face.status == "MaxTime" or work.remaining() <= 0:
                     return "time limit"
                 work.notes["stopped_by"] = "solver"
                 return f"conic solver: {face.status}"
             # a point a hair off the rows is no plan, but its direction gives the next tangent LP
             x = xp
+            mu = face.mu
+            log.debug("face round %d: bound %.10g, plan %.10g, gap %.2e, face %d columns, %s in %d iterations, "
+                      "%.2fs; violation %.1e", work.notes["balance_rounds"], search.lower, search.best, search.gap(),
+                      face.columns, face.status, face.iterations, face.seconds, violation)
             tiny = 1e-12 * max(1.0, abs(search.best))
             progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
             stalled = 0 if progress else stalled + 1
@@ -410,6 +429,67 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
                 return "no progress"
     finally:
         lp.set_option("simplex_strategy", 1)
+
+
+def _plan_from(work: _Work, lp: Runner, rows: Rows, groups: list[tuple[np.ndarray, float]], x: np.ndarray,
+               until: float) -> tuple[np.ndarray, float]:
+    """A plan (rows and bounds met to PLAN_TOLERANCE) from the interior-point answer x, and its
+    violation; when none is found, the least violated point and its violation.
+
+    Tried in turn: x polished onto the rows with the tangent LP's basis, x itself (an interior
+    point meets the bounds, the rows to Clarabel's tolerance), the polish with basis exchanges (small models: each exchange pass costs a basis inverse row per bad value), and
+    an LP next to x (small models). HiGHS's basis is restored afterwards, so the next tangent LP
+    warm-starts from the tangent LP's own optimum."""
+    basis = lp.highs.getBasis()
+    small = rows.ncols + rows.nrows <= 50_000
+    try:
+        best = polish(lp, rows, x, exchanges=0)
+        worst = rows.violation(best)
+        for exchanges in ((-1, 5) if small else (-1,)):
+            if worst <= PLAN_TOLERANCE:
+                return best, worst
+            xp = x if exchanges < 0 else polish(lp, rows, x, exchanges=exchanges)
+            v = rows.violation(xp)
+            if v < worst:
+                best, worst = xp, v
+        if worst <= PLAN_TOLERANCE:
+            return best, worst
+        if small and worst <= 1e-4:
+            repaired = _repair(work, groups, best, until)
+            if repaired is not None:
+                work.notes["plan_repairs"] = work.notes.get("plan_repairs", 0) + 1
+                return repaired, rows.violation(repaired)
+        return best, worst
+    finally:
+        lp.highs.setBasis(basis)
+
+
+def _repair(work: _Work, groups: list[tuple[np.ndarray, float]], x: np.ndarray, until: float) -> np.ndarray | None:
+    """A vertex plan next to a point a hair off the rows: the LP (the tangent cost it holds) with
+    every deviation column boxed within 1e-7 (relative) of x's, so the plan's balance is x's
+    to that precision. None when HiGHS cannot solve it by ``until`` (on large models this LP
+    is slow: it is a last resort after the polish)."""
+    lp = work.lp
+    rows = work.constraint_rows()
+    cols = np.concatenate([c for c, _ in groups])
+    d = x[cols]
+    eps = 1e-7 * np.maximum(1.0, np.abs(d))
+    lp.fix_cols(cols, np.maximum(d - eps, rows.lb[cols]), np.minimum(d + eps, rows.ub[cols]))
+    try:
+        res = work.solve_lp(until)
+    except SolverError:
+        return None
+    finally:
+        lp.fix_cols(cols, rows.lb[cols], rows.ub[cols])
+    x = res.x[: work.ncols]
+    return x if rows.violation(x) <= PLAN_TOLERANCE else None
+
+
+def _relaxation_bound(value: float) -> float:
+    """The lower bound an LP relaxation of the balance term proves: HiGHS's optimum less a margin
+    of 1e-9 (relative) for the solver's tolerances, so a gap target below what double precision
+    resolves is never declared met by rounding."""
+    return value - 1e-9 * max(1.0, abs(value))
 
 
 def _face(lp: Runner, rows: Rows, x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
@@ -477,7 +557,7 @@ def _iterated_qp(work: _Work, weights: dict[str, float], search: _Search, extra:
             res = work.solve_master()
         except SolverError as exc:
             return f"LP master failed: {exc}"
-        search.lower = max(search.lower, res.objective)
+        search.lower = max(search.lower, _relaxation_bound(res.objective))
         search.offer(res.x[: work.ncols], _weighted_value(om, weights, res.x))
         work.add_cuts(res.x)
         tiny = 1e-12 * max(1.0, abs(search.best))
@@ -520,7 +600,7 @@ def _kelley(work: _Work, weights: dict[str, float], search: _Search) -> int:
             break
         previous = search.lower
         x = res.x[: work.ncols]
-        search.lower = max(search.lower, res.objective)
+        search.lower = max(search.lower, _relaxation_bound(res.objective))
         search.offer(x, _weighted_value(om, weights, x))
         improved = search.lower > previous + 1e-12 * max(1.0, abs(search.lower))
         alpha = min(0.9, alpha + 0.1) if improved else max(0.0, alpha - 0.25)

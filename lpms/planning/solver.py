@@ -104,12 +104,15 @@ class SolverOptions:
     method: str = "choose"  # HiGHS "solver" option: choose | simplex | ipm
     gap_rel: float = 1e-6  # target relative gap of the balance (standard-deviation) term
     max_iterations: int = 100
-    # HiGHS's QP solver is reliable on small models only (at a 100-item network it fails or
-    # stalls); above this size the balance term is solved by warm-started cutting planes
-    qp_max_columns: int = 5000
-    balance_time_limit_s: float = 60.0  # budget for those cutting planes; the gap reached is reported
+    # HiGHS's QP solver is reliable on small models only (on the 31-item demo plant, 1,368
+    # columns, one QP solve took 30 s; at a 100-item network it fails or stalls): above this size
+    # the balance term goes straight to the face SOCP (docs/planning.md)
+    qp_max_columns: int = 200
+    # budget for the cutting planes that follow the exact method when it stops short of the gap
+    # target (solver trouble, or a target below what double precision resolves)
+    balance_time_limit_s: float = 60.0
     # a QP solve that needs more simplex iterations than this per column is cycling: the balance
-    # term then falls back to cutting planes (HiGHS's QP solver can cycle on degenerate models)
+    # term then falls back to the face SOCP (HiGHS's QP solver can cycle on degenerate models)
     qp_iterations_per_column: int = 50
 
 
@@ -350,6 +353,37 @@ class Runner:
         order of ``basic_variables``; a logical's value is the negated row activity)."""
         _, z = self.highs.getBasisSolve(np.asarray(rhs, dtype=float))  # type: ignore[attr-defined]  # missing from highspy's stubs
         return np.asarray(z, dtype=float)
+
+    def basis_transpose_solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve B^T y = rhs with the basis matrix of the last solve (``basis_solve``)."""
+        _, y = self.highs.getBasisTransposeSolve(np.asarray(rhs, dtype=float))  # type: ignore[attr-defined]  # missing from highspy's stubs
+        return np.asarray(y, dtype=float)
+
+    def exchange(self, leaving: Sequence[tuple[int, bool]], entering: Sequence[int]) -> None:
+        """Change the basis: each leaving variable (index into columns then rows, and whether it
+        leaves at its upper bound) becomes nonbasic, each entering one basic. The new basis is
+        factorised on the next solve or basis solve."""
+        basis = self.highs.getBasis()
+        cols, rows = list(basis.col_status), list(basis.row_status)
+        n = len(cols)
+        status = highspy.HighsBasisStatus
+        for k, upper in leaving:
+            s = status.kUpper if upper else status.kLower
+            if k < n:
+                cols[k] = s
+            else:
+                rows[k - n] = s
+        for k in entering:
+            if k < n:
+                cols[k] = status.kBasic
+            else:
+                rows[k - n] = status.kBasic
+        new = highspy.HighsBasis()
+        new.col_status = cols
+        new.row_status = rows
+        new.valid = True
+        if self.highs.setBasis(new) == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS rejected the basis")
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Column lower/upper bounds, row lower/upper bounds and column costs as HiGHS holds them."""
