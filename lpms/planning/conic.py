@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from lpms.planning.solver import Runner
+from lpms.planning.solver import NONBASIC_LOWER, NONBASIC_UPPER, Runner
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +141,171 @@ def solve_face(rows: Rows, cost: np.ndarray, groups: list[tuple[np.ndarray, floa
         # the caller polishes and checks the point: an unfinished run's point is often no plan
         x = xf.copy()
         x[free] = np.asarray(sol.x)[:nf]
-        z = np.asarray(sol.z)[a_lin.shape[0]:]
-        mu = []
-        row = 0
-        for cols, w in groups:
-            m_g = -z[row + 1: row + 1 + len(cols)]
-            norm = float(np.linalg.norm(m_g))
-            mu.append(m_g * (w / norm) if norm > w else m_g)
-            row += len(cols) + 1
+        mu = _multipliers(np.asarray(sol.z)[a_lin.shape[0]:], groups)
     return FaceResult(x, mu, status, int(sol.iterations), time.perf_counter() - t0, nf)
+
+
+@dataclass
+class Superbasics:
+    """The face in the coordinates of a simplex basis: the superbasic variables S (outside the
+    basis but free to move) and how the basic ones follow them."""
+
+    s: np.ndarray  # indices into z = (columns, logicals); a logical is HiGHS's s = -row activity
+    z0: np.ndarray  # the point the face is taken around (every variable)
+    basic: np.ndarray  # z index of the basic variable at each basis position
+
+
+def superbasics(runner: Runner, rows: Rows, groups: list[tuple[np.ndarray, float]], x: np.ndarray,
+                tau: float) -> Superbasics:
+    """The superbasic set of the face around x for the basis and reduced costs of ``runner``'s
+    last solve: every variable outside the basis that x holds off the bound the basis puts it
+    at, and every one with |reduced cost| <= tau whose move changes a deviation column (tested
+    with one transposed solve against a random combination of the deviation rows)."""
+    n, m = rows.ncols, rows.nrows
+    lo = np.concatenate([rows.lb, -rows.hi])  # z = (x, s) with s = -A x: HiGHS's logicals
+    hi = np.concatenate([rows.ub, -rows.lo])
+    z0 = np.concatenate([x, -(rows.csr @ x)])
+    basic_list = runner.basic_variables()
+    bidx = np.where(basic_list >= 0, basic_list, n + (-basic_list - 1))
+    status = np.concatenate([runner.column_status(), runner.row_status()])
+    _, _, rc, rd = runner.solution()
+    reduced = np.concatenate([rc, rd])
+    isb = np.zeros(n + m, dtype=bool)
+    isb[bidx] = True
+    # the bound the basis puts a nonbasic variable at (a logical's lower status means the row
+    # activity at its lower bound, so s at its upper one)
+    logical = np.arange(n + m) >= n
+    s_lo = np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
+    s_hi = np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, 0.0)))
+    with np.errstate(invalid="ignore"):
+        at_lo = np.isfinite(lo) & (np.abs(z0 - lo) <= 1e-9 * s_lo)
+        at_hi = np.isfinite(hi) & (np.abs(z0 - hi) <= 1e-9 * s_hi)
+    lower = status == NONBASIC_LOWER
+    upper = status == NONBASIC_UPPER
+    at_status = np.where(logical, (lower & at_hi) | (upper & at_lo), (lower & at_lo) | (upper & at_hi))
+    movable = ~isb & (lo < hi)
+    pos = np.full(n + m, -1, dtype=np.int64)
+    pos[bidx] = np.arange(m)
+    dcols = np.concatenate([c for c, _ in groups])
+    xi = np.random.default_rng(0).standard_normal(len(dcols))
+    e = np.zeros(m)
+    basic_d = pos[dcols] >= 0
+    e[pos[dcols][basic_d]] = xi[basic_d]
+    rho = runner.basis_transpose_solve(e)
+    gamma = np.abs(np.concatenate([rows.csr.T @ rho, rho]))
+    gamma[dcols[~basic_d]] = 1.0  # a nonbasic deviation column moves itself
+    touches = gamma > 1e-9 * max(1.0, float(np.max(gamma, initial=0.0)))
+    s = np.flatnonzero(movable & (~at_status | ((np.abs(reduced) <= tau) & touches)))
+    return Superbasics(s, z0, bidx)
+
+
+def solve_reduced_face(runner: Runner, rows: Rows, cost: np.ndarray, groups: list[tuple[np.ndarray, float]],
+                       sb: Superbasics, time_limit: float) -> FaceResult:
+    """The face problem in the superbasic coordinates of ``runner``'s basis (reduced-gradient
+    form): z_B = z0_B - W (y - y0) with W = B^-1 M_S (one basis solve per superbasic), so only
+    the superbasics y are variables; the basic variables' bounds and the deviation columns
+    become rows of W. Clarabel's work then grows with the number of superbasics (the free
+    directions of the face) rather than with the plan's rows. The point returned satisfies the
+    rows exactly (its basic part is solved from the basis)."""
+    import clarabel
+
+    t0 = time.perf_counter()
+    n, m = rows.ncols, rows.nrows
+    lo = np.concatenate([rows.lb, -rows.hi])
+    hi = np.concatenate([rows.ub, -rows.lo])
+    S, z0, bidx = sb.s, sb.z0, sb.basic
+    k, ng = len(S), len(groups)
+    a = rows.a
+    cols_w: list[np.ndarray] = []
+    vals_w: list[np.ndarray] = []
+    for j in S:
+        rhs = np.zeros(m)
+        if j < n:
+            rhs[a.indices[a.indptr[j]:a.indptr[j + 1]]] = a.data[a.indptr[j]:a.indptr[j + 1]]
+        else:
+            rhs[j - n] = 1.0
+        w = runner.basis_solve(rhs)
+        nz = np.flatnonzero(np.abs(w) > 1e-13)
+        cols_w.append(nz)
+        vals_w.append(w[nz])
+    lengths = np.array([len(c) for c in cols_w], dtype=np.int64)
+    wmat = sp.csr_matrix((np.concatenate(vals_w) if k else np.zeros(0),
+                          (np.concatenate(cols_w) if k else np.zeros(0, dtype=np.int64),
+                           np.repeat(np.arange(k), lengths))), shape=(m, k))
+    y0 = z0[S]
+    zb0 = z0[bidx] + wmat @ y0  # z_B = zb0 - W y
+    cz = np.concatenate([cost, np.zeros(m)])
+    q = np.concatenate([cz[S] - wmat.T @ cz[bidx], [w for _, w in groups]])
+    eye = sp.identity(k, format="csr")
+    fu, fl = np.isfinite(hi[S]), np.isfinite(lo[S])
+    live = np.diff(wmat.indptr) > 0
+    bu = live & np.isfinite(hi[bidx])
+    bl = live & np.isfinite(lo[bidx])
+    lin = sp.vstack([eye[fu], -eye[fl], -wmat[bu], wmat[bl]], format="csr")
+    b_lin = np.concatenate([hi[S][fu], -lo[S][fl], hi[bidx][bu] - zb0[bu], zb0[bl] - lo[bidx][bl]])
+    lin = sp.hstack([lin, sp.csr_matrix((lin.shape[0], ng))], format="csr")
+    # cones: s = b - A v = (t_g, d_g); a basic d is zb0 - W y, a superbasic one y, else fixed
+    pos = np.full(n + m, -1, dtype=np.int64)
+    pos[bidx] = np.arange(m)
+    spos = np.full(n + m, -1, dtype=np.int64)
+    spos[S] = np.arange(k)
+    blocks: list[sp.csr_matrix] = []
+    b_soc: list[np.ndarray] = []
+    for g, (cols, _) in enumerate(groups):
+        t_row = sp.csr_matrix(([-1.0], ([0], [k + g])), shape=(1, k + ng))
+        p = pos[cols]
+        rows_d = sp.csr_matrix((len(cols), k))
+        is_basic = p >= 0
+        if np.any(is_basic):
+            picked = wmat[p[is_basic]]
+            rows_d = sp.lil_matrix((len(cols), k))
+            rows_d[np.flatnonzero(is_basic)] = picked
+            rows_d = rows_d.tocsr()
+        sup = spos[cols]
+        is_sup = sup >= 0
+        if np.any(is_sup):
+            rows_d = rows_d + sp.csr_matrix((-np.ones(int(is_sup.sum())), (np.flatnonzero(is_sup), sup[is_sup])),
+                                            shape=(len(cols), k))
+        blocks += [t_row, sp.hstack([rows_d, sp.csr_matrix((len(cols), ng))], format="csr")]
+        bd = np.where(is_basic, zb0[np.maximum(p, 0)], np.where(is_sup, 0.0, z0[cols]))
+        b_soc += [np.zeros(1), bd]
+    soc = sp.vstack(blocks, format="csr")
+    a_all = sp.vstack([lin, soc], format="csc")
+    b_all = np.concatenate([b_lin, *b_soc])
+    cones: list[Any] = [clarabel.NonnegativeConeT(lin.shape[0])]
+    cones += [clarabel.SecondOrderConeT(len(cols) + 1) for cols, _ in groups]
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.tol_feas = 1e-10
+    settings.direct_solve_method = "qdldl"
+    settings.time_limit = max(0.0, float(time_limit))
+    sol = clarabel.DefaultSolver(sp.csc_matrix((k + ng, k + ng)), q, a_all, b_all, cones, settings).solve()
+    status = str(sol.status).split(".")[-1]
+    x = None
+    mu = None
+    if len(sol.x) == k + ng:
+        z = z0.copy()
+        z[S] = np.clip(np.asarray(sol.x)[:k], lo[S], hi[S])
+        nonbasic = np.ones(n + m, dtype=bool)
+        nonbasic[bidx] = False
+        zn = np.where(nonbasic, z, 0.0)
+        z[bidx] = runner.basis_solve(-(rows.csr @ zn[:n] + zn[n:]))
+        x = z[:n]
+        mu = _multipliers(np.asarray(sol.z)[lin.shape[0]:], groups)
+    return FaceResult(x, mu, status, int(sol.iterations), time.perf_counter() - t0, k)
+
+
+def _multipliers(z: np.ndarray, groups: list[tuple[np.ndarray, float]]) -> list[np.ndarray]:
+    """Each norm's multiplier from the cone duals (s = (t, d), dual (w, -mu)), scaled into the
+    ball of radius w so that w ||d|| >= mu.d holds exactly."""
+    mu = []
+    row = 0
+    for cols, w in groups:
+        m_g = -z[row + 1: row + 1 + len(cols)]
+        norm = float(np.linalg.norm(m_g))
+        mu.append(m_g * (w / norm) if norm > w else m_g)
+        row += len(cols) + 1
+    return mu
 
 
 def polish(runner: Runner, rows: Rows, x: np.ndarray, snap: float = 1e-6, exchanges: int = 5) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lpms.domain.errors import InternalError, InvalidInput
-from lpms.planning.conic import Rows, polish, solve_face
+from lpms.planning.conic import Rows, polish, solve_face, solve_reduced_face, superbasics
 from lpms.planning.solver import (
     INF,
     NONBASIC_LOWER,
@@ -56,6 +56,12 @@ TIME_LIMIT = "time limit"
 GAP_NOT_MET = "gap not met"  # stopped by solver trouble (not the clock) above the gap target
 # a plan satisfies every row and bound to this, relative to max(1, |bound|)
 PLAN_TOLERANCE = 1e-7
+# a face with at most this many superbasic variables is solved in the basis's coordinates
+# (``conic.solve_reduced_face``); a larger one whole (``conic.solve_face``): the reduced form
+# costs a basis solve per superbasic and a dense factor of their size
+REDUCED_FACE_MAX = 1000
+# the tie-break (a secondary goal) may take this share of the time the plan took, at least 1 s
+TIE_BREAK_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -363,6 +369,7 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
     x = search.x[: work.ncols]
     mu: list[np.ndarray] | None = None
     stalled = 0
+    reduced_ok = True
     lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps the basis primal feasible
     try:
         while True:
@@ -393,8 +400,15 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             search.offer(res.x, _weighted_value(om, weights, res.x))
             if search.gap_met(opts.gap_rel):
                 return None
-            fixed, at = _face(lp, rows, x, tau)
-            face = solve_face(rows, c_lin, groups, fixed, at, time_limit=work.remaining(), threads=opts.threads)
+            face = None
+            if reduced_ok:
+                sb = superbasics(lp, rows, groups, x, tau)
+                if len(sb.s) <= REDUCED_FACE_MAX:
+                    face = solve_reduced_face(lp, rows, c_lin, groups, sb, time_limit=work.remaining())
+                    work.notes["reduced_faces"] = work.notes.get("reduced_faces", 0) + 1
+            if face is None:
+                fixed, at = _face(lp, rows, x, tau)
+                face = solve_face(rows, c_lin, groups, fixed, at, time_limit=work.remaining(), threads=opts.threads)
             work.notes["conic_solves"] += 1
             work.notes["conic_seconds"] += face.seconds
             work.notes["conic_iterations"] += face.iterations
@@ -425,6 +439,8 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             tiny = 1e-12 * max(1.0, abs(search.best))
             progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
             stalled = 0 if progress else stalled + 1
+            # a reduced face holds the basis; without progress the next round takes the whole face
+            reduced_ok = progress
             if stalled >= 2:
                 return "no progress"
     finally:
@@ -671,6 +687,9 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
     n0 = om.model.ncols
     lp = work.lp
     jb = out.weights.get("balance", 0.0) if om.norms else 0.0
+    # a secondary goal gets a tenth of the time the plan took (at least a second)
+    now = time.perf_counter()
+    until = now + max(1.0, TIE_BREAK_SHARE * (now - work.started))
     try:
         if jb > 0:
             for g in om.norms:
@@ -678,7 +697,7 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
                 eps = 1e-9 * np.maximum(1.0, np.abs(d))
                 lp.fix_cols(g.cols, d - eps, d + eps)
             lp.set_cost(work.linear_cost(out.weights))
-            work.solve_lp()
+            work.solve_lp(until)
         xv, rv, rc, rd = lp.solution()
         cl, cu, rl, ru, cost = lp.bounds()
         tol = 1e-9 * max(1.0, float(np.max(np.abs(cost), initial=0.0)))
@@ -693,7 +712,10 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
         c = np.zeros(lp.ncols)
         c[:n0] = om.tiebreak
         lp.set_cost(c)
-        res = work.solve_lp()
+        res = work.solve_lp(until)
+    except SolverTimeLimit:
+        out.stats["tie_break"] = "skipped (its time budget ran out)"
+        return out
     except SolverError as exc:
         out.stats["tie_break"] = f"skipped ({exc})"
         return out

@@ -342,6 +342,12 @@ class Runner:
         basis = self.highs.getBasis()
         return np.array([int(v) for v in basis.col_status], dtype=np.int64)
 
+    def row_status(self) -> np.ndarray:
+        """The basis status of every row's logical after the last solve (NONBASIC_LOWER: the row
+        activity at its lower bound, ...)."""
+        basis = self.highs.getBasis()
+        return np.array([int(v) for v in basis.row_status], dtype=np.int64)
+
     def basic_variables(self) -> np.ndarray:
         """The basis of the last solve in HiGHS's order: a column index, or -1 - row for a row's
         logical variable."""
