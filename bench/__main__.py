@@ -1,10 +1,10 @@
-"""Run a benchmark: python -m bench horizon | plan_scale [options]."""
+"""Run a benchmark: python -m bench horizon | plan_scale | balance [options]."""
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = {"horizon": "bench.plan_horizon", "plan_scale": "bench.plan_scale"}
+BENCHES = {"horizon": "bench.plan_horizon", "plan_scale": "bench.plan_scale", "balance": "bench.balance"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in BENCHES:

@@ -399,6 +399,8 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             search.lower = max(search.lower, _relaxation_bound(res.objective))
             search.offer(res.x, _weighted_value(om, weights, res.x))
             if search.gap_met(opts.gap_rel):
+                work.notes.setdefault("balance_trace", []).append(
+                    [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
                 return None
             face = None
             if reduced_ok:
@@ -433,6 +435,8 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             # a point a hair off the rows is no plan, but its direction gives the next tangent LP
             x = xp
             mu = face.mu
+            work.notes.setdefault("balance_trace", []).append(
+                [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
             log.debug("face round %d: bound %.10g, plan %.10g, gap %.2e, face %d columns, %s in %d iterations, "
                       "%.2fs; violation %.1e", work.notes["balance_rounds"], search.lower, search.best, search.gap(),
                       face.columns, face.status, face.iterations, face.seconds, violation)
