@@ -370,6 +370,7 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
     mu: list[np.ndarray] | None = None
     stalled = 0
     reduced_ok = True
+    per_iteration = 0.0
     lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps the basis primal feasible
     try:
         while True:
@@ -403,14 +404,17 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
                     [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
                 return None
             face = None
+            # Clarabel checks its clock between iterations: stop it one iteration early
+            limit = work.remaining() - per_iteration
             if reduced_ok:
                 sb = superbasics(lp, rows, groups, x, tau)
                 if len(sb.s) <= REDUCED_FACE_MAX:
-                    face = solve_reduced_face(lp, rows, c_lin, groups, sb, time_limit=work.remaining())
+                    face = solve_reduced_face(lp, rows, c_lin, groups, sb, time_limit=limit)
                     work.notes["reduced_faces"] = work.notes.get("reduced_faces", 0) + 1
             if face is None:
                 fixed, at = _face(lp, rows, x, tau)
-                face = solve_face(rows, c_lin, groups, fixed, at, time_limit=work.remaining(), threads=opts.threads)
+                face = solve_face(rows, c_lin, groups, fixed, at, time_limit=limit, threads=opts.threads)
+            per_iteration = face.seconds / max(1, face.iterations)
             work.notes["conic_solves"] += 1
             work.notes["conic_seconds"] += face.seconds
             work.notes["conic_iterations"] += face.iterations
