@@ -22,7 +22,7 @@ EXIT_CODES = {
 
 
 def build_parser() -> Parser:
-    from lpms.cli import calendar, data, db, network, plan, report, stock, work_orders
+    from lpms.cli import calendar, data, db, jobs, network, plan, process, report, simulate, stock, web, work_orders
 
     parser = Parser(prog="lpms", description="LPMS: lean production management -- balanced, capacity-feasible "
                                              "plans and shop-floor control.")
@@ -38,6 +38,10 @@ def build_parser() -> Parser:
     work_orders.register(sub, common)
     report.register(sub, common)
     stock.register(sub, common)
+    process.register(sub, common)
+    jobs.register(sub, common)
+    web.register(sub, common)
+    simulate.register(sub, common)
     return parser
 
 

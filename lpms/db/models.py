@@ -471,3 +471,8 @@ class JobRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+# Models kept in their own modules (one per area); imported here so that Base.metadata, Alembic's
+# autogenerate and ``alembic check`` see every table.
+from lpms.db import models_jobs, models_process, models_web  # noqa: E402,F401

@@ -1,0 +1,9 @@
+"""`lpms progress|kit|fluctuations|replan`: measures and re-planning (docs/process.md)."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to the `lpms` parser (none yet)."""
