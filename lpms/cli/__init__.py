@@ -22,7 +22,21 @@ EXIT_CODES = {
 
 
 def build_parser() -> Parser:
-    from lpms.cli import calendar, data, db, jobs, network, plan, process, report, simulate, stock, web, work_orders
+    from lpms.cli import (
+        calendar,
+        data,
+        db,
+        jobs,
+        network,
+        plan,
+        process,
+        replan,
+        report,
+        simulate,
+        stock,
+        web,
+        work_orders,
+    )
 
     parser = Parser(prog="lpms", description="LPMS: lean production management -- balanced, capacity-feasible "
                                              "plans and shop-floor control.")
@@ -39,6 +53,7 @@ def build_parser() -> Parser:
     report.register(sub, common)
     stock.register(sub, common)
     process.register(sub, common)
+    replan.register(sub, common)
     jobs.register(sub, common)
     web.register(sub, common)
     simulate.register(sub, common)

@@ -475,4 +475,4 @@ class JobRun(Base):
 
 # Models kept in their own modules (one per area); imported here so that Base.metadata, Alembic's
 # autogenerate and ``alembic check`` see every table.
-from lpms.db import models_jobs, models_process, models_web  # noqa: E402,F401
+from lpms.db import models_jobs, models_process, models_replan, models_web  # noqa: E402,F401
