@@ -98,3 +98,17 @@ class BalanceOn(StrEnum):
     WORK_CENTERS = "work_centers"
     INTERVALS = "intervals"
     BOTH = "both"
+
+
+class FluctuationKind(StrEnum):
+    """What fluctuation detection found (lpms.services.fluctuations, docs/process.md)."""
+
+    BEHIND_PLAN = "behind_plan"  # an interval's output behind plan beyond the thresholds
+    KIT_RATE = "kit_rate"  # the complete-assembly rate below its threshold
+    BUFFER_BELOW_SAFETY = "buffer_below_safety"  # a buffer under its safety stock
+    ORDER_NEW = "order_new"  # a customer order the approved plan did not know
+    ORDER_CHANGED = "order_changed"  # an order's item, quantity or due date changed
+    ORDER_CANCELLED = "order_cancelled"  # an order the plan knew is cancelled or gone
+    FORECAST_CHANGED = "forecast_changed"  # an item's forecast changed
+    DOWNTIME = "downtime"  # capacity lost by downtime beyond the threshold
+    SCRAP = "scrap"  # a work order's scrap beyond the threshold
