@@ -30,7 +30,6 @@ from sqlalchemy.types import TypeDecorator
 from lpms.domain.enums import (
     Bucket,
     ItemKind,
-    JobStatus,
     OffsetRule,
     OrderStatus,
     PlanRunStatus,
@@ -463,14 +462,7 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class JobRun(Base):
-    __tablename__ = "job_runs"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.RUNNING)
-    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column()
-    message: Mapped[str] = mapped_column(Text, default="")
+# JobRun (job_runs) lives in lpms/db/models_jobs.py with the other tables of the jobs process.
 
 
 # Models kept in their own modules (one per area); imported here so that Base.metadata, Alembic's

@@ -77,6 +77,21 @@ class JobStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class JobTrigger(StrEnum):
+    """What made a job run: its schedule, a job request (the web's "run now"), or a person (run-once)."""
+
+    SCHEDULE = "schedule"
+    REQUEST = "request"
+    MANUAL = "manual"
+
+
+class JobRequestStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Objective(StrEnum):
     """The four objectives of a plan (paper section 2.1.3), in their documented order."""
 
