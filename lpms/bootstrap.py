@@ -22,6 +22,7 @@ from lpms.db import migrate
 from lpms.db.session import SqlAlchemyUnitOfWork, database_error, make_engine, session_factory
 from lpms.domain.errors import DatabaseMissing, DatabaseUnavailable, InternalError, LpmsError
 from lpms.planning.solver import SolverOptions
+from lpms.services.fluctuations import FluctuationThresholds
 from lpms.settings import Settings
 
 log = logging.getLogger("lpms")
@@ -159,3 +160,12 @@ def clock(settings: Settings) -> dt.datetime:
     if settings.as_of:
         return dt.datetime.fromisoformat(settings.as_of)
     return dt.datetime.now(dt.UTC)
+
+
+def fluctuation_thresholds(settings: Settings) -> FluctuationThresholds:
+    """The thresholds of fluctuation detection as the settings give them."""
+    return FluctuationThresholds(
+        behind_plan_units=settings.behind_plan_units, behind_plan_fraction=settings.behind_plan_fraction,
+        kit_rate=settings.kit_rate_threshold, downtime_min=settings.downtime_threshold_min,
+        scrap_fraction=settings.scrap_threshold_fraction, buffer_shortfall_units=settings.buffer_shortfall_units,
+        demand_change_units=settings.demand_change_units)

@@ -46,6 +46,8 @@ class Settings:
     kit_rate_threshold: float = 0.9
     downtime_threshold_min: float = 60.0
     scrap_threshold_fraction: float = 0.05
+    buffer_shortfall_units: float = 0.0  # a buffer more than this many units under its safety stock
+    demand_change_units: float = 0.0  # order and forecast quantity changes up to this are ignored
     config_file: Path | None = field(default=None, compare=False)
 
     @property
