@@ -283,3 +283,31 @@ def detection_dict(d: Detection) -> dict[str, Any]:
     return {"as_of": d.as_of.isoformat(), "check_id": d.check_id, "current_period": d.current_period,
             "plan_run": d.plan_run_id, "baseline_recorded": d.baseline_recorded,
             "triggers_replan": d.triggers_replan, "findings": [fluctuation_dict(f) for f in d.findings]}
+
+
+def describe(f: Finding | FluctuationEvent) -> str:
+    """One line for people, e.g. ``behind plan: I:MON-24 60 units behind (24% of 250 planned)``."""
+    d, a, k = f.detail, f.amount, f.kind
+    if k is FluctuationKind.BEHIND_PLAN:
+        return (f"behind plan: {f.subject} {a:g} units behind ({d.get('gap_fraction', 0):.0%} of "
+                f"{d.get('planned', 0):g} planned)")
+    if k is FluctuationKind.KIT_RATE:
+        return (f"kit rate {a:.0%} in {f.subject}, below {d.get('threshold', 0):.0%} ({d.get('kitted')} of "
+                f"{d.get('due')} kitting orders complete)")
+    if k is FluctuationKind.BUFFER_BELOW_SAFETY:
+        return (f"buffer {f.subject} {a:g} under its safety stock ({d.get('on_hand', 0):g} on hand, safety "
+                f"{d.get('safety_stock', 0):g})")
+    if k is FluctuationKind.ORDER_NEW:
+        return f"new order {f.subject}: {a:g} {d.get('item')} due {d.get('due_date')}"
+    if k is FluctuationKind.ORDER_CHANGED:
+        b = d.get("before", {})
+        return (f"order {f.subject} changed: {b.get('quantity', 0):g} {b.get('item')} due {b.get('due_date')} -> "
+                f"{d.get('quantity', 0):g} {d.get('item')} due {d.get('due_date')}")
+    if k is FluctuationKind.ORDER_CANCELLED:
+        return f"order {f.subject} {d.get('status', 'cancelled')}: {a:g} {d.get('item')} due {d.get('due_date')}"
+    if k is FluctuationKind.FORECAST_CHANGED:
+        return f"forecast of {f.subject} changed by {a:+g} units ({d.get('changed_units', 0):g} units moved)"
+    if k is FluctuationKind.DOWNTIME:
+        return (f"downtime: {f.subject} lost {a:g} min in period {d.get('period')} ({d.get('remaining_min', 0):g} "
+                f"of {d.get('capacity_min', 0):g} min remain)")
+    return f"scrap: {f.subject} scrapped {a:g} of {d.get('quantity', 0):g} {d.get('item')} ({d.get('scrap_fraction', 0):.0%})"
