@@ -137,6 +137,17 @@ def network_costs(plan: NetworkPlan, inp: NetworkPlanInput) -> tuple[dict[str, f
         "overtime": sum(wc_cost(w, "overtime") * float(v.sum()) for w, v in overtime.items()),
         "balance": sum(k * s for k, s in series_wc + series_iv),
     }
+    rt = inp.replan
+    if rt is not None and rt.previous is not None:
+        # a re-plan's nervousness (docs/replan.md): units of change against the previous approved
+        # plan on every cell outside the frozen periods that the previous plan covers
+        compared = [t for t in range(min(rt.compare_periods, T)) if t not in rt.frozen_periods]
+        moved = 0.0
+        for code, row in plan.interval_production.items():
+            prev = list(rt.previous.get(code, ())) + [0.0] * T
+            moved += sum(abs(row[t] - prev[t]) for t in compared)
+        objectives["nervousness"] = moved
+        costs["nervousness"] = rt.nervousness_cost * moved
     costs["total"] = sum(costs.values())
     return objectives, costs
 
@@ -147,6 +158,14 @@ def assert_network_plan_honest(plan: NetworkPlan, inp: NetworkPlanInput, gap_tar
         assert plan.objectives[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
     for key, value in costs.items():
         assert plan.costs[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
+    if inp.replan is not None:  # released work is fixed inside the frozen periods, a floor elsewhere
+        for code, row in plan.interval_production.items():
+            cells = inp.replan.committed.get(code, {})
+            for t in range(inp.periods):
+                if t in inp.replan.frozen_periods:
+                    assert row[t] == pytest.approx(cells.get(t, 0.0), abs=1e-6), (code, t)
+                else:
+                    assert row[t] >= cells.get(t, 0.0) - 1e-6, (code, t)
     for b in plan.inventory:
         assert min(plan.inventory[b], default=0.0) >= -1e-9
         if b in plan.backlog:  # never stock and backlog of one item at once

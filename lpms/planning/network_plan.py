@@ -44,6 +44,50 @@ BALANCE_ON = ("work_centers", "intervals", "both")
 
 
 @dataclass(frozen=True)
+class ReplanTerms:
+    """What a re-plan adds to the network LP (docs/replan.md). Period indices are 0-based in
+    the plan's horizon (0 = the first planned period, the current one).
+
+    * ``frozen_periods``: every interval's production there is fixed to ``committed`` (0 where
+      nothing is committed): the released work inside the fence.
+    * ``committed``: interval -> {period: head units still to start}. In a frozen period the
+      production equals it; elsewhere (work orders started before the horizon) it is a floor.
+    * ``in_process``: buffer item -> arrivals per period of units already started (work in
+      process of released work orders): supply counted once, without load or components.
+    * ``previous``: interval -> the previous approved plan's production per period; every cell
+      outside the frozen periods with ``t < compare_periods`` is compared with it, and each
+      unit of change ``|x - previous|`` costs ``nervousness_cost`` (objective ``nervousness``).
+    """
+
+    frozen_periods: tuple[int, ...] = ()
+    committed: dict[str, dict[int, float]] = field(default_factory=dict)
+    in_process: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    previous: dict[str, tuple[float, ...]] | None = None
+    compare_periods: int = 0
+    nervousness_cost: float = 0.0
+
+    def compared(self, periods: int) -> np.ndarray:
+        """Mask over the periods whose free cells are compared with the previous plan."""
+        mask = np.zeros(periods, dtype=bool)
+        if self.previous is not None:
+            mask[:min(self.compare_periods, periods)] = True
+            mask[[t for t in self.frozen_periods if 0 <= t < periods]] = False
+        return mask
+
+    def previous_of(self, interval: str, periods: int) -> np.ndarray:
+        prev = (self.previous or {}).get(interval)
+        out = np.zeros(periods)
+        if prev is not None:
+            n = min(len(prev), periods)
+            out[:n] = prev[:n]
+        return out
+
+    @property
+    def penalised(self) -> bool:
+        return self.previous is not None and self.nervousness_cost > 0
+
+
+@dataclass(frozen=True)
 class NetworkPlanInput:
     snapshot: NetworkSnapshot
     periods: int
@@ -58,6 +102,7 @@ class NetworkPlanInput:
     work_center_costs: dict[str, dict[str, float]] = field(default_factory=dict)  # wc -> {"overtime", "balance"}
     balance_on: str = "work_centers"  # work_centers | intervals | both
     allow_backlog_past_horizon: bool = False
+    replan: ReplanTerms | None = None  # fixed released work, work in process, change penalty
 
 
 class NetworkInfeasible(Infeasible):
@@ -85,6 +130,7 @@ class NetworkModel:
     load_coef: np.ndarray  # (work centers, intervals) run minutes per unit
     final_back_cols: np.ndarray
     short: dict[str, np.ndarray] = field(default_factory=dict)  # buffer -> shortfall below safety stock
+    change: np.ndarray | None = None  # (2, cells) up and down deviation columns of the compared cells
     build_seconds: float = 0.0
 
 
@@ -180,10 +226,23 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     lm = LinearModel()
     lead = np.array([iv.lead_time for iv in division.intervals], dtype=np.int64)
     x_ub = np.where(periods[None, :] + lead[:, None] < T, INF, 0.0)
-    x = lm.add_cols(Grid("x", intervals, T), 0.0, x_ub.ravel()).reshape(nI, T)
+    rt = inp.replan
+    committed, frozen, in_process = _replan_arrays(inp, division, intervals, b_index, T)
+    x_lb = committed
+    if rt is not None:
+        # released work: fixed inside the frozen periods, a floor elsewhere (started before the horizon)
+        x_ub = np.where(frozen[None, :], committed, np.where(committed > 0, np.maximum(x_ub, committed), x_ub))
+    x = lm.add_cols(Grid("x", intervals, T), x_lb.ravel(), x_ub.ravel()).reshape(nI, T)
     inv_ub = np.full((nB, T), INF)
+    heads = np.array([b_index[iv.head] for iv in division.intervals], dtype=np.int64)
+    arrive = periods[None, :] + lead[:, None]
+    ok = arrive < T
+    forced = in_process.sum(axis=1)  # supply the plan cannot refuse, per buffer
+    np.add.at(forced, heads, np.where(ok, committed, 0.0).sum(axis=1))
     for item in demanded:
-        inv_ub[b_index[item], T - 1] = 0.0  # plan net demand exactly: no stock left over at the end
+        # plan net demand exactly: no stock left over at the end beyond what released work forces
+        surplus = forced[b_index[item]] - float(np.sum(_series(inp.demand, item, T)))
+        inv_ub[b_index[item], T - 1] = max(0.0, surplus)
     inv = lm.add_cols(Grid("inv", buffers, T), 0.0, inv_ub.ravel()).reshape(nB, T)
     back = {}
     for item in demanded:
@@ -204,7 +263,7 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     rhs = np.zeros((nB, T))
     for item in buffers:
         b = b_index[item]
-        rhs[b] += _series(inp.receipts, item, T) - _series(inp.demand, item, T)
+        rhs[b] += _series(inp.receipts, item, T) - _series(inp.demand, item, T) + in_process[b]
         rhs[b, 0] += inp.on_hand.get(item, 0.0)
     rows = lm.add_rows(Grid("buffer", buffers, T), rhs.ravel(), rhs.ravel()).reshape(nB, T)
     lm.add_coefs(rows, inv, 1.0)
@@ -215,9 +274,6 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         lm.add_coefs(r[1:], cols[:-1], 1.0)
     for item, cols in buy.items():
         lm.add_coefs(rows[b_index[item]], cols, -1.0)
-    heads = np.array([b_index[iv.head] for iv in division.intervals], dtype=np.int64)
-    arrive = periods[None, :] + lead[:, None]
-    ok = arrive < T
     lm.add_coefs(rows[np.broadcast_to(heads[:, None], (nI, T))[ok], arrive[ok]], x[ok], -1.0)
     cons_i, cons_b, cons_q = [], [], []
     for k, iv in enumerate(division.intervals):
@@ -270,9 +326,29 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
             lm.add_coefs(r, inv[b_index[item]], 1.0)
             lm.add_coefs(r, s, 1.0)
             short[item] = s
+    # nervousness: x - previous = up - down on every compared cell, |x - previous| = up + down at the optimum
+    change = None
+    if rt is not None and rt.penalised:
+        mask = rt.compared(T)
+        cells_i, cells_t = np.nonzero(np.broadcast_to(mask[None, :], (nI, T)))
+        if len(cells_i):
+            prev = np.stack([rt.previous_of(c, T) for c in intervals])[cells_i, cells_t]
+            labels = [f"{intervals[i]},{t + 1}" for i, t in zip(cells_i, cells_t)]
+            up = lm.add_cols([f"up[{c}]" for c in labels], 0.0, INF)
+            down = lm.add_cols([f"down[{c}]" for c in labels], 0.0, INF)
+            crow = lm.add_rows([f"change[{c}]" for c in labels], prev, prev)
+            lm.add_coefs(crow, x[cells_i, cells_t], 1.0)
+            lm.add_coefs(crow, up, -1.0)
+            lm.add_coefs(crow, down, 1.0)
+            change = np.stack([up, down])
     model = lm.compile()
-    units = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
-    priced = {k: np.zeros(model.ncols) for k in ("late", "inventory", "overtime")}
+    linear = ("late", "inventory", "overtime", "nervousness") if rt is not None and rt.previous is not None else \
+        ("late", "inventory", "overtime")
+    units = {k: np.zeros(model.ncols) for k in linear}
+    priced = {k: np.zeros(model.ncols) for k in linear}
+    if change is not None and rt is not None:
+        units["nervousness"][change.ravel()] = 1.0
+        priced["nervousness"][change.ravel()] = rt.nervousness_cost
     for item, cols in [*back.items(), *short.items()]:
         units["late"][cols] = 1.0
         priced["late"][cols] = item_cost(inp, item, "late")
@@ -293,9 +369,77 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
                                              for grp, cost in groups if cost > 0], tiebreak)
     final_back = np.array([cols[-1] for cols in back.values()], dtype=np.int64)
     nm = NetworkModel(om, om_costs, division, intervals, buffers, wcs, T, x, inv, back, buy, ot, load_coef, final_back,
-                      short)
+                      short, change)
     nm.build_seconds = time.perf_counter() - t0
     return nm
+
+
+def _replan_arrays(inp: NetworkPlanInput, division: Division, intervals: list[str], b_index: dict[str, int],
+                   T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Committed production (intervals x periods), the frozen-period mask and the in-process
+    arrivals (buffers x periods) of a re-plan; zeros without one. Raises NetworkError for work
+    the network no longer has."""
+    committed = np.zeros((len(intervals), T))
+    frozen = np.zeros(T, dtype=bool)
+    in_process = np.zeros((len(b_index), T))
+    rt = inp.replan
+    if rt is None:
+        return committed, frozen, in_process
+    problems = []
+    i_index = {c: k for k, c in enumerate(intervals)}
+    for t in rt.frozen_periods:
+        if not 0 <= t < T:
+            problems.append(f"frozen period index {t} is outside the horizon of {T} periods")
+        else:
+            frozen[t] = True
+    for code, cells in sorted(rt.committed.items()):
+        if code not in i_index:
+            problems.append(f"released work of interval {code}, which is no longer in the production network")
+            continue
+        for t, qty in cells.items():
+            if not 0 <= t < T:
+                problems.append(f"released work of {code} in period index {t}, outside the horizon")
+            elif qty < 0 or not math.isfinite(qty):
+                problems.append(f"released work of {code} in period index {t} is {qty!r}")
+            else:
+                committed[i_index[code], t] += qty
+    for item, arrivals in sorted(rt.in_process.items()):
+        if item not in b_index:
+            problems.append(f"work in process arrives in {item}, which is not a buffer")
+            continue
+        a = np.asarray(arrivals, dtype=float)
+        if len(a) != T or np.any(a < 0) or not np.all(np.isfinite(a)):
+            problems.append(f"work in process of {item}: {T} non-negative arrivals expected")
+            continue
+        in_process[b_index[item]] += a
+    if rt.previous is not None:
+        for code, prev in rt.previous.items():
+            if any(not math.isfinite(v) or v < 0 for v in prev):
+                problems.append(f"previous production of {code} is not a list of non-negative numbers")
+    if not math.isfinite(rt.nervousness_cost) or rt.nervousness_cost < 0:
+        problems.append(f"nervousness cost {rt.nervousness_cost!r} must be a non-negative number")
+    if problems:
+        raise NetworkError(problems)
+    return committed, frozen, in_process
+
+
+def committed_overload(inp: NetworkPlanInput, division: Division) -> list[str]:
+    """Work centers whose committed (released) work alone exceeds regular + overtime capacity."""
+    if inp.replan is None:
+        return []
+    T = inp.periods
+    intervals = [iv.code for iv in division.intervals]
+    committed, _, _ = _replan_arrays(inp, division, intervals, {b: k for k, b in enumerate(sorted(division.decoupling))},
+                                     T)
+    out = []
+    for w in inp.snapshot.work_centers:
+        coef = np.array([iv.run_min.get(w, 0.0) for iv in division.intervals])
+        load = coef @ committed
+        cap = _series(inp.regular_min, w, T) + _series(inp.overtime_min, w, T)
+        for t in np.flatnonzero(load > cap + 1e-6 * np.maximum(1.0, cap)):
+            out.append(f"released work needs {load[t]:g} minutes on {w} in planned period {t + 1}, which has "
+                       f"{cap[t]:g} (regular + overtime)")
+    return out
 
 
 def _deviation_groups(lm: LinearModel, tag: str, names: Sequence[str], values: np.ndarray, T: int) -> list[NormGroup]:
@@ -347,15 +491,24 @@ def _plan(inp: NetworkPlanInput, options: SolverOptions, mode: str, priority: Se
         with_balance = _balance_priced(inp)
     else:
         with_balance = "balance" in priority or "balance" in pareto
-    nm = build_network_model(inp, with_balance)
+    division = divide(build_graph(inp.snapshot))
+    overload = committed_overload(inp, division)
+    if overload:
+        raise NetworkInfeasible(overload)
+    nm = build_network_model(inp, with_balance, division)
+    penalised = nm.change is not None
     try:
         if mode == "priority":
-            outs: list[Outcome] = [solve_priority(nm.om, list(priority), options)]
+            # minimal change comes last: among the lexicographic optima, the one closest to the previous plan
+            order = [*priority, "nervousness"] if penalised else list(priority)
+            outs: list[Outcome] = [solve_priority(nm.om, order, options)]
         elif mode == "pareto":
             hold = [] if "late" in pareto else ["late"]
             outs = pareto_front(nm.om, pareto[0], pareto[1], options, hold)
         else:
             weights = {"late": 1.0, "inventory": 1.0, "overtime": 1.0, "balance": 1.0 if nm.om_costs.norms else 0.0}
+            if penalised:
+                weights["nervousness"] = 1.0
             outs = [solve_weighted(nm.om_costs, weights, options)]
     except SolverInfeasible:
         raise NetworkInfeasible(explain_infeasibility(inp, nm, options)) from None
@@ -387,6 +540,12 @@ def price_plan(inp: NetworkPlanInput, production: dict[str, np.ndarray], load: d
         "balance": (sum(_std(v) for v in load.values()) if wc_on else 0.0) +
                    (sum(_std(v) for v in production.values()) if iv_on else 0.0),
     }
+    rt = inp.replan
+    if rt is not None and rt.previous is not None:
+        # units of change against the previous approved plan on the compared cells (outside the fence)
+        mask = rt.compared(T)
+        objectives["nervousness"] = float(sum(np.abs(np.asarray(v) - rt.previous_of(c, T))[mask].sum()
+                                              for c, v in production.items()))
     costs = {
         "late": float(sum(item_cost(inp, b, "late") * v.sum() for b, v in [*backlog.items(), *shortfall.items()])),
         "inventory": float(sum(item_cost(inp, b, "inventory") * v.sum() for b, v in inventory.items())),
@@ -394,6 +553,8 @@ def price_plan(inp: NetworkPlanInput, production: dict[str, np.ndarray], load: d
         "balance": (sum(wc_cost(inp, w, "balance") * _std(v) for w, v in load.items()) if wc_on else 0.0) +
                    (sum(inp.costs.balance * _std(v) for v in production.values()) if iv_on else 0.0),
     }
+    if "nervousness" in objectives:
+        costs["nervousness"] = (rt.nervousness_cost if rt is not None else 0.0) * objectives["nervousness"]
     costs["total"] = sum(costs.values())
     return objectives, costs
 
@@ -482,6 +643,11 @@ def explain_infeasibility(inp: NetworkPlanInput, nm: NetworkModel, options: Solv
     runner.set_cost(cost)
     try:
         x = runner.solve().x
+    except SolverInfeasible as exc:
+        if inp.replan is not None:
+            return ["the released work in the frozen periods cannot be supplied: a buffer its work orders draw "
+                    "from cannot be filled in time (check on-hand, receipts and the kits of the released work orders)"]
+        return [f"even with backlog past the horizon the model cannot be solved ({exc})"]
     except SolverError as exc:
         return [f"even with backlog past the horizon the model cannot be solved ({exc})"]
     details = []

@@ -17,7 +17,7 @@ from lpms.domain.errors import InvalidInput
 from lpms.domain.values import Costs
 from lpms.planning.demand import ForecastBucket, OrderLine, average_forecasts, derive_demand
 from lpms.planning.network import BomEdge, ItemSpec, NetworkSnapshot, OperationSpec
-from lpms.planning.network_plan import NetworkPlanInput
+from lpms.planning.network_plan import NetworkPlanInput, ReplanTerms
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,57 @@ class PlanningRows:
 
 
 @dataclass(frozen=True)
+class WorkOrderRow:
+    """A released work order that is still open (released or in progress), as a re-plan counts it.
+
+    Quantities are units of the head item. ``good`` is the last operation's good output (already
+    in the head's buffer, so in on-hand), ``scrap`` the units scrapped at any operation (a loss:
+    the work order will not deliver them, the re-plan makes them up), ``first_good`` and
+    ``first_scrap`` the first operation's, whose units have drawn their kit (issued)."""
+
+    number: str
+    interval: str
+    head: str
+    start_period: int  # seq
+    due_period: int  # seq
+    quantity: float
+    good: float = 0.0
+    scrap: float = 0.0
+    first_good: float = 0.0
+    first_scrap: float = 0.0
+
+    @property
+    def remaining(self) -> float:
+        """Units the work order still delivers into the head's buffer."""
+        return max(0.0, self.quantity - self.good - self.scrap)
+
+    @property
+    def in_process(self) -> float:
+        """Units started (kit issued) and neither finished nor scrapped: they arrive without new load or kit."""
+        wip = self.first_good - self.good - (self.scrap - self.first_scrap)
+        return min(self.remaining, max(0.0, wip))
+
+    @property
+    def to_start(self) -> float:
+        """Units still to start: they load the work centers and draw their kit."""
+        return max(0.0, self.remaining - self.in_process)
+
+
+@dataclass(frozen=True)
+class ReplanRows:
+    """What a re-plan adds to the rows: where the horizon starts, the frozen (released) periods,
+    the open work orders, the previous approved plan, the downtime reported."""
+
+    first_period: int  # seq of the first planned period (the current one); earlier ones are history
+    frozen_periods: tuple[int, ...] = ()  # released period seqs
+    work_orders: tuple[WorkOrderRow, ...] = ()
+    previous: dict[str, dict[int, float]] | None = None  # interval -> {period seq: production}
+    previous_last_period: int = 0  # the last period the previous plan covers
+    downtime: tuple[tuple[str, int, float], ...] = ()  # (work center, period seq, minutes lost)
+    nervousness_cost: float = 0.0
+
+
+@dataclass(frozen=True)
 class PlanningSnapshot:
     """The plan input plus what was derived on the way (demand per product, messages)."""
 
@@ -97,6 +148,7 @@ class PlanningSnapshot:
     net: dict[str, tuple[float, ...]]
     period_starts: tuple[dt.date, ...]
     messages: tuple[str, ...] = field(default=())
+    first_period: int = 1  # seq of the plan's first period (plan index t is period first_period + t)
 
 
 def network_snapshot(rows: PlanningRows) -> NetworkSnapshot:
@@ -122,18 +174,30 @@ def _place(periods: Sequence[PeriodRow], day: dt.date, what: str, messages: list
         return k
     if day < periods[0].start_date:
         messages.append(f"{what} is due {day}, before the horizon starts ({periods[0].start_date}): "
-                        f"planned as due in period 1")
+                        f"planned as due in period {periods[0].seq}")
         return 0
     messages.append(f"{what} is due {day}, after the horizon ends ({periods[-1].end_date}): not planned")
     return None
 
 
 def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "work_centers",
-                     allow_backlog_past_horizon: bool = False) -> PlanningSnapshot:
-    """Derive demand and build the network plan input. Raises InvalidInput when nothing can be planned."""
+                     allow_backlog_past_horizon: bool = False, replan: ReplanRows | None = None) -> PlanningSnapshot:
+    """Derive demand and build the network plan input. Raises InvalidInput when nothing can be planned.
+
+    With ``replan`` the horizon starts at ``replan.first_period`` (earlier periods are history:
+    forecasts are spread over the whole calendar and only the planned periods' shares kept;
+    orders and receipts due earlier count in the first planned period), downtime is taken off
+    the capacity, and the plan input carries the re-plan terms (docs/replan.md)."""
     if not rows.periods:
         raise InvalidInput("the planning calendar is empty: import calendar.csv first")
-    periods = sorted(rows.periods, key=lambda p: p.seq)
+    calendar = sorted(rows.periods, key=lambda p: p.seq)
+    k0 = 0
+    if replan is not None:
+        found = [k for k, p in enumerate(calendar) if p.seq == replan.first_period]
+        if not found:
+            raise InvalidInput(f"period {replan.first_period} is not in the planning calendar")
+        k0 = found[0]
+    periods = calendar[k0:]
     n = len(periods)
     starts = [p.start_date for p in periods]
     seq_index = {p.seq: k for k, p in enumerate(periods)}
@@ -146,6 +210,13 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         if k is not None and c.work_center in regular:
             regular[c.work_center][k] = c.regular_min
             overtime[c.work_center][k] = c.overtime_min
+    for wc, seq, minutes in (replan.downtime if replan is not None else ()):
+        k = seq_index.get(seq)
+        if k is not None and wc in regular and minutes > 0:
+            # lost minutes come off regular time first, then overtime
+            off = min(minutes, regular[wc][k])
+            regular[wc][k] -= off
+            overtime[wc][k] = max(0.0, overtime[wc][k] - (minutes - off))
 
     forecasts: dict[str, list[ForecastBucket]] = {}
     for f in rows.forecasts:
@@ -168,7 +239,8 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
     gross: dict[str, tuple[float, ...]] = {}
     net: dict[str, tuple[float, ...]] = {}
     for item in products:
-        per_period, outside = average_forecasts(starts, forecasts.get(item.code, []))
+        per_calendar, outside = average_forecasts([p.start_date for p in calendar], forecasts.get(item.code, []))
+        per_period = per_calendar[k0:]  # the planned periods' shares; history keeps its own
         for bucket in outside:
             messages.append(f"forecast of {bucket.quantity:g} {item.code} for {bucket.start}..{bucket.end} "
                             f"covers no planning period: not planned")
@@ -192,5 +264,46 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         receipts={k: tuple(v) for k, v in receipts.items() if k not in product_codes},
         safety_stock={i.code: i.safety_stock for i in rows.items if i.safety_stock > 0 and i.code not in product_codes},
         costs=costs, balance_on=balance_on, allow_backlog_past_horizon=allow_backlog_past_horizon,
+        replan=None if replan is None else replan_terms(replan, periods, messages),
     )
-    return PlanningSnapshot(plan_input, gross, net, tuple(starts), tuple(messages))
+    return PlanningSnapshot(plan_input, gross, net, tuple(starts), tuple(messages), periods[0].seq)
+
+
+def replan_terms(replan: ReplanRows, periods: Sequence[PeriodRow], messages: list[str]) -> ReplanTerms:
+    """The re-plan's terms over the planned ``periods`` (indices 0..n-1).
+
+    Each open work order's units still to start are committed production of its interval in
+    its start period (fixed there when the period is frozen; work orders started before the
+    horizon in the first period, as a floor); its units in process arrive in its due period
+    (the first planned period when overdue). The previous plan is compared on the periods it
+    covers."""
+    n = len(periods)
+    first = periods[0].seq
+    index = {p.seq: k for k, p in enumerate(periods)}
+    frozen = tuple(sorted(index[s] for s in set(replan.frozen_periods) if s in index))
+    committed: dict[str, dict[int, float]] = {}
+    in_process: dict[str, list[float]] = {}
+    for wo in replan.work_orders:
+        if wo.to_start > 0:
+            t = index.get(max(wo.start_period, first))
+            if t is not None:
+                cells = committed.setdefault(wo.interval, {})
+                cells[t] = cells.get(t, 0.0) + wo.to_start
+            else:
+                messages.append(f"work order {wo.number} starts after the horizon: not planned")
+        if wo.in_process > 0:
+            t = index.get(max(wo.due_period, first))
+            if t is not None:
+                in_process.setdefault(wo.head, [0.0] * n)[t] += wo.in_process
+            else:
+                messages.append(f"work order {wo.number}: {wo.in_process:g} units in process are due after the "
+                                f"horizon: not planned")
+    previous = None
+    compare = 0
+    if replan.previous is not None:
+        previous = {code: tuple(float(cells.get(p.seq, 0.0)) for p in periods)
+                    for code, cells in replan.previous.items()}
+        compare = sum(1 for p in periods if p.seq <= replan.previous_last_period)
+    return ReplanTerms(frozen_periods=frozen, committed=committed,
+                       in_process={k: tuple(v) for k, v in in_process.items()}, previous=previous,
+                       compare_periods=compare, nervousness_cost=replan.nervousness_cost)
