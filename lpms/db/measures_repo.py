@@ -11,7 +11,8 @@ with their events, and the demand baseline of approved plan runs. They never com
 * planned output of an interval = the plan's production of its head started in period ``s``,
   arriving in ``s + lead time`` (the sum of its members' lead times);
 * actual output = good units reported at a work order's last operation, in the period of the
-  report (a correction counts in the period of the report it corrects);
+  report (a correction counts in the period of the report it corrects); reports after ``now``
+  (an as-of in the past) are left out;
 * loads per interval and work center from the released work orders' operations, else from the
   routings with each member's units per head unit as the plan made them;
 * overtime used = reported minutes (units x run minutes per unit) beyond the regular capacity
@@ -190,7 +191,8 @@ class MeasuresReader:
         for wo_id, seq, good, scrap, at, original_at in self._rows(select(
                 m.CompletionReport.work_order_id, m.CompletionReport.operation_seq, m.CompletionReport.good_qty,
                 m.CompletionReport.scrap_qty, m.CompletionReport.reported_at, corrected.reported_at)
-                .outerjoin(corrected, corrected.id == m.CompletionReport.corrects_id)):
+                .outerjoin(corrected, corrected.id == m.CompletionReport.corrects_id)
+                .where(m.CompletionReport.reported_at <= now)):
             period = period_of(original_at or at)
             if seq == last_seq.get(wo_id):
                 interval, item = interval_of[wo_id]
