@@ -46,6 +46,12 @@ class Settings:
     kit_rate_threshold: float = 0.9
     downtime_threshold_min: float = 60.0
     scrap_threshold_fraction: float = 0.05
+    # scheduled jobs (docs/jobs.md); times of day are plant time, HH:MM
+    rolling_replan_time: str = "02:00"
+    daily_report_time: str = "06:00"
+    fluctuation_check_minutes: int = 15
+    plan_run_poll_seconds: int = 5
+    job_lease_seconds: int = 60  # SQLite: how long a runner's lease on a job lasts unless renewed
     buffer_shortfall_units: float = 0.0  # a buffer more than this many units under its safety stock
     demand_change_units: float = 0.0  # order and forecast quantity changes up to this are ignored
     config_file: Path | None = field(default=None, compare=False)

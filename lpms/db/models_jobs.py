@@ -11,9 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lpms.db.models import Base, enum_column, utcnow
 from lpms.domain.enums import JobRequestStatus, JobStatus, JobTrigger
 
-# At most one run per job and fire time that was not skipped: however many schedulers see a fire,
-# it runs once; the schedulers that did not run it record a ``skipped`` row each.
-NOT_SKIPPED = text("status <> 'skipped'")
+# At most one run per job and scheduled fire time that was not skipped: however many schedulers see
+# a fire, it runs once; the schedulers that did not run it record a ``skipped`` row each. (A request
+# is run once by its claim; a run by hand is a fire of its own.)
+ONE_RUN_PER_FIRE = text("status <> 'skipped' AND \"trigger\" = 'schedule'")
 
 
 class JobRequest(Base):
@@ -41,7 +42,7 @@ class JobRun(Base):
     __tablename__ = "job_runs"
     __table_args__ = (
         Index("uq_job_runs_job_id_fire_time", "job_id", "fire_time", unique=True,
-              sqlite_where=NOT_SKIPPED, postgresql_where=NOT_SKIPPED),
+              sqlite_where=ONE_RUN_PER_FIRE, postgresql_where=ONE_RUN_PER_FIRE),
         Index("ix_job_runs_fire_time", "fire_time"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ down_revision = "6d1f1a2b3c45"
 branch_labels = None
 depends_on = None
 
-NOT_SKIPPED = sa.text("status <> 'skipped'")
+ONE_RUN_PER_FIRE = sa.text("status <> 'skipped' AND \"trigger\" = 'schedule'")
 
 
 def upgrade() -> None:
@@ -73,6 +73,7 @@ def upgrade() -> None:
     op.execute("UPDATE job_runs SET status = 'skipped' WHERE status <> 'skipped' AND EXISTS ("
                "SELECT 1 FROM job_runs AS earlier WHERE earlier.job_id = job_runs.job_id "
                "AND earlier.fire_time = job_runs.fire_time AND earlier.status <> 'skipped' "
+               "AND earlier.\"trigger\" = 'schedule' AND job_runs.\"trigger\" = 'schedule' "
                "AND earlier.id < job_runs.id)")
     with op.batch_alter_table("job_runs", schema=None) as batch_op:
         batch_op.alter_column("fire_time", existing_type=sa.DateTime(timezone=True), nullable=False)
@@ -81,7 +82,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f("fk_job_runs_request_id_job_requests"), "job_requests",
                                     ["request_id"], ["id"], ondelete="SET NULL")
         batch_op.create_index("uq_job_runs_job_id_fire_time", ["job_id", "fire_time"], unique=True,
-                              sqlite_where=NOT_SKIPPED, postgresql_where=NOT_SKIPPED)
+                              sqlite_where=ONE_RUN_PER_FIRE, postgresql_where=ONE_RUN_PER_FIRE)
         batch_op.create_index(batch_op.f("ix_job_runs_fire_time"), ["fire_time"], unique=False)
 
 
