@@ -23,6 +23,7 @@ from lpms.db.session import SqlAlchemyUnitOfWork, database_error, make_engine, s
 from lpms.domain.errors import DatabaseMissing, DatabaseUnavailable, InternalError, LpmsError
 from lpms.planning.solver import SolverOptions
 from lpms.services.fluctuations import FluctuationThresholds
+from lpms.services.replan import ReplanPolicy
 from lpms.settings import Settings
 
 log = logging.getLogger("lpms")
@@ -169,3 +170,9 @@ def fluctuation_thresholds(settings: Settings) -> FluctuationThresholds:
         kit_rate=settings.kit_rate_threshold, downtime_min=settings.downtime_threshold_min,
         scrap_fraction=settings.scrap_threshold_fraction, buffer_shortfall_units=settings.buffer_shortfall_units,
         demand_change_units=settings.demand_change_units)
+
+
+def replan_policy(settings: Settings) -> ReplanPolicy:
+    """How re-plans are made, as the settings give it (fence, nervousness cost, auto-approval, time zone)."""
+    return ReplanPolicy(fence_periods=settings.release_fence_periods, nervousness_cost=settings.nervousness_cost,
+                        auto_approve=settings.replan_auto_approve, timezone=settings.timezone)

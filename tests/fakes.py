@@ -43,7 +43,7 @@ class FakePlanRuns:
         self.runs[run_id] = dataclasses.replace(self.get(run_id), **fields)
 
     def store_plan(self, run_id: int, plan: NetworkPlan, gross: dict[str, tuple[float, ...]],
-                   net: dict[str, tuple[float, ...]]) -> None:
+                   net: dict[str, tuple[float, ...]], first_period: int = 1) -> None:
         self.plans[run_id] = (plan, gross, net)
 
 

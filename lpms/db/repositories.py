@@ -129,8 +129,9 @@ class PlanRuns:
             setattr(run, name, value)
 
     def store_plan(self, run_id: int, plan: NetworkPlan, gross: dict[str, tuple[float, ...]],
-                   net: dict[str, tuple[float, ...]]) -> None:
-        """Write the plan's lines (per item and period) and loads (per work center and period)."""
+                   net: dict[str, tuple[float, ...]], first_period: int = 1) -> None:
+        """Write the plan's lines (per item and period) and loads (per work center and period);
+        the plan's period index t is period ``first_period + t`` (a re-plan starts at the current period)."""
         s = self.session
         item_id = dict(s.execute(select(m.Item.code, m.Item.id)).tuples().all())
         wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
@@ -146,12 +147,13 @@ class PlanRuns:
             for t in range(plan.periods):
                 if prod[t] or inv[t] or back[t] or g[t] or nd[t]:
                     s.add(m.PlanLine(plan_run_id=run_id, item_id=item_id[item], interval_code=interval_of.get(item, ""),
-                                     period_seq=t + 1, gross_demand=g[t], net_demand=nd[t], production=prod[t],
+                                     period_seq=first_period + t, gross_demand=g[t], net_demand=nd[t], production=prod[t],
                                      inventory=inv[t], backlog=back[t]))
         for w, loads in plan.load_min.items():
             for t in range(plan.periods):
-                s.add(m.PlanLoad(plan_run_id=run_id, work_center_id=wc_id[w], period_seq=t + 1, load_min=loads[t],
-                                 regular_min=plan.regular_min[w][t], overtime_min=plan.overtime_min[w][t]))
+                s.add(m.PlanLoad(plan_run_id=run_id, work_center_id=wc_id[w], period_seq=first_period + t,
+                                 load_min=loads[t], regular_min=plan.regular_min[w][t],
+                                 overtime_min=plan.overtime_min[w][t]))
 
 
 class AuditLog:

@@ -250,6 +250,21 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         if not inp.allow_backlog_past_horizon:
             ub[-1] = 0.0
         back[item] = lm.add_cols(Grid("back", [item], T), 0.0, ub)
+    if rt is not None:
+        # kit shortage of released work: a buffer the committed production draws from may fall
+        # behind by at most what that production consumes (a component backlog, priced as
+        # lateness, made up by the horizon's end); free production never draws on it
+        need = np.zeros((nB, T))
+        for k, iv in enumerate(division.intervals):
+            for item, q in iv.inputs.items():
+                need[b_index[item]] += q * committed[k]
+        for item in buffers:
+            if item in back or not np.any(need[b_index[item]] > 0):
+                continue
+            ub = np.cumsum(need[b_index[item]])
+            if not inp.allow_backlog_past_horizon:
+                ub[-1] = 0.0
+            back[item] = lm.add_cols(Grid("back", [item], T), 0.0, ub)
     buy = {}
     for item in buffers:
         if g.nodes[item]["kind"] == ItemKind.MATERIAL.value:
