@@ -1,10 +1,13 @@
-"""web: API tokens, audit before/after
+"""web: API tokens (stored as SHA-256 digests)
 
 Revision ID: 8f3a2b4c5d60
 Revises: 7e2f1a3b4c50
 Create Date: 2026-12-05
 """
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "8f3a2b4c5d60"
 down_revision = "7e2f1a3b4c50"
@@ -13,8 +16,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    with op.batch_alter_table("api_tokens") as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("api_tokens") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+    op.drop_table("api_tokens")

@@ -1,0 +1,65 @@
+"""The LPMS web application: screens for supervisors, planners, managers and admins, and the
+JSON API under /api/v1 (docs/web.md, docs/api.md).
+
+Thin like the CLI: every screen and endpoint calls the services of lpms/services (each owns its
+transaction through a unit of work from the composition root, lpms/bootstrap.py); no scheduler
+runs in a web worker (the jobs process does that). ``create_app(settings)`` builds the app.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+from lpms.bootstrap import Database, open_database
+from lpms.settings import Settings
+
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+
+
+def create_app(settings: Settings, *, database: Database | None = None, testing: bool = False) -> Flask:
+    """The Flask application over the database the settings name (opened here unless given)."""
+    from web import admin, api, auth, errors, floor, plan, report
+    from web.context import WebContext
+    from web.security import csrf, init_login
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,  # a tablet left on the line for a shift keeps a valid form
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    db = database if database is not None else open_database(settings)
+    app.extensions["lpms"] = WebContext(settings, db)
+    csrf.init_app(app)
+    init_login(app)
+    errors.register(app)
+    for bp in (auth.bp, floor.bp, plan.bp, report.bp, admin.bp):
+        app.register_blueprint(bp)
+    api.init_api(app)
+    csrf.exempt(api.blp)
+    app.jinja_env.globals.update(role_allows=auth.role_allows)
+    app.jinja_env.filters.update(qty=_qty, when=_when)
+    return app
+
+
+def _qty(value: object, decimals: int = 2) -> str:
+    if value is None:
+        return ""
+    try:
+        number = float(value)  # type: ignore[arg-type]  # numbers and numeric strings
+    except (TypeError, ValueError):
+        return str(value)
+    text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
