@@ -130,13 +130,12 @@ def execute_plan_runs(ctx: JobContext) -> str:
 
 
 def _replan(ctx: JobContext, reason: str) -> str:
-    from lpms.services.replan import replan
-
     from lpms import bootstrap
+    from lpms.services.replan import replan
 
     result = replan(ctx.db.uow(), reason=reason, policy=bootstrap.replan_policy(ctx.settings),
                     options=solver_options(ctx.settings), actor=ctx.actor, now=ctx.now)
-    text = (f"re-plan run {result.run_id}: {result.status}, {_fmt(result.units_moved)} unit(s) moved, "
+    text = (f"re-plan run {result.run_id}: {result.status.value}, {_fmt(result.units_moved)} unit(s) moved, "
             f"{'approved' if result.approved else 'waiting for approval'}, {result.released} work order(s) released")
     return text + (f" ({result.message})" if result.message else "")
 
@@ -151,14 +150,15 @@ def check_fluctuations(ctx: JobContext) -> str:
     from lpms.services.fluctuations import detect_fluctuations
 
     detection = detect_fluctuations(ctx.db.uow(), thresholds=bootstrap.fluctuation_thresholds(ctx.settings),
-                                    actor=ctx.actor, now=ctx.now)
+                                    actor=ctx.actor, now=ctx.now, timezone=ctx.settings.timezone)
     findings = list(detection.findings)
-    kinds = sorted({str(getattr(f.kind, "value", f.kind)) for f in findings})
+    kinds = sorted({f.kind.value for f in findings})
     text = f"{len(findings)} finding(s)" + (f" ({', '.join(kinds)})" if kinds else "")
     if not detection.triggers_replan:
         return text + "; no re-plan needed"
     triggering = [f for f in findings if f.triggers_replan]
-    reason = "fluctuation: " + "; ".join(f"{getattr(f.kind, 'value', f.kind)} {f.subject}" for f in triggering[:5])
+    reason = f"fluctuation check {detection.check_id}: " + "; ".join(f"{f.kind.value} {f.subject}"
+                                                                       for f in triggering[:5])
     return text + "; " + _replan(ctx, reason[:500])
 
 
@@ -172,9 +172,9 @@ def kit_snapshot(ctx: JobContext) -> str:
     from lpms.services.progress import record_kit_snapshot
 
     snap = record_kit_snapshot(ctx.db.uow(), actor=ctx.actor, now=ctx.now, timezone=ctx.settings.timezone)
-    fields = {k: getattr(snap, k) for k in ("period", "period_seq", "rate", "counted", "kitted", "recorded", "created")
-              if hasattr(snap, k)}
-    return "kit snapshot: " + ", ".join(f"{k} {_fmt(v)}" for k, v in fields.items())
+    rate = "none due" if snap.rate is None else f"{snap.rate:.4f} ({snap.kitted} of {snap.counted} kitted)"
+    what = "recorded" if snap.created else "already recorded"
+    return f"kit rate of period {snap.period} {what}: {rate}"
 
 
 def daily_report(ctx: JobContext) -> str:

@@ -164,7 +164,8 @@ class JobRunner:
                 log.error("job %s failed:\n%s", spec.id, "".join(traceback.format_exception(exc)))
         finished = now + dt.timedelta(seconds=time.perf_counter() - started)
         job_service.finish_job_run(self.db.uow(), run_id, status=status, message=message, now=finished)
-        log.info("job %s at %s: %s: %s", spec.id, fire_time.isoformat(), status.value, message)
+        log.log(logging.DEBUG if trigger is JobTrigger.MANUAL else logging.INFO, "job %s at %s: %s: %s", spec.id,
+                fire_time.isoformat(), status.value, message)
         return JobOutcome(spec.id, fire_time, status.value, message, run_id, error)
 
     # --- job requests -----------------------------------------------------------------------------

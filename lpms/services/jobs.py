@@ -267,7 +267,7 @@ def store_daily_report(uow: SqlAlchemyUnitOfWork, data: dict[str, Any], *, direc
         uow.session.flush()
         html = render_daily_report(data, title=f"Progress report {day.isoformat()}", plant_date=day,
                                    timezone=timezone, as_of=now, report_id=row.id)
-        path = directory / f"progress-{day.isoformat()}-{row.id}.html"
+        path = (directory / f"progress-{day.isoformat()}-{row.id}.html").resolve()
         encoded = html.encode("utf-8")
         try:
             directory.mkdir(parents=True, exist_ok=True)
