@@ -164,8 +164,8 @@ def make_scenario(plant: SimPlant, variability: Variability, periods: int, horiz
     loss, scrap = {}, {}
     for w in plant.work_centers:
         hit = b_rng.random(n) < variability.breakdown_prob
-        share = b_rng.uniform(*variability.breakdown_loss, n)
-        loss[w] = np.where(hit, share, 0.0)
+        lost_share = b_rng.uniform(*variability.breakdown_loss, n)
+        loss[w] = np.where(hit, lost_share, 0.0)
         noise = s_rng.gamma(4.0, 0.25, n)  # mean 1
         scrap[w] = np.clip(variability.scrap_rate * noise, 0.0, 0.5)
     delay, short = {}, {}
@@ -210,6 +210,7 @@ class Job:
     kit_checked: bool = False  # the kit was looked at in the planned start period (kit rate)
     kit_complete: bool = False
     late_counted: bool = False
+    cancelled: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.operations)
@@ -256,7 +257,7 @@ class PeriodLog:
 
     period: int
     receipts: list[tuple[Purchase, float]] = field(default_factory=list)
-    operations: list[OperationLog] = field(default_factory=list)
+    operations: list[OperationLog] = field(default_factory=list)  # in the order they happened
     finished: list[Job] = field(default_factory=list)
     downtime: dict[str, float] = field(default_factory=dict)  # work center -> minutes lost
     shipments: list[tuple[CustomerOrder, float]] = field(default_factory=list)
@@ -327,6 +328,13 @@ class World:
         self.jobs.append(job)
         return job
 
+    def cancel(self, job: Job, t: int) -> None:
+        """Take back a released job that has not started (the planner cancelled its work order)."""
+        if job.started_at is not None:
+            raise InvariantViolation(f"job {job.key} has started: it cannot be cancelled")
+        job.cancelled = True
+        job.finished_at = t
+
     def purchase(self, item: str, quantity: float, t: int, planned_lead: int) -> list[Purchase]:
         """Order ``quantity`` of a material now; the supplier's nominal lead time plus the drawn
         delay says when it arrives, a short delivery sends the rest a period later."""
@@ -387,7 +395,6 @@ class World:
             lost = self.plant.regular(w, t) + self.plant.overtime(w, t) - reg_cap[w] - ot_cap[w]
             if lost > EPS:
                 log.downtime[w] = lost
-        done_ops: dict[tuple[str, int], list[float]] = {}
         order = sorted((j for j in self.jobs if not j.done and j.start <= t), key=lambda j: (j.due, j.start))
         for _ in range(MAX_PASSES):
             progress = False
@@ -422,9 +429,7 @@ class World:
                     job.processed[k] += n
                     job.good[k] += n - scrap
                     job.scrap[k] += scrap
-                    cell = done_ops.setdefault((job.key, k), [0.0, 0.0])
-                    cell[0] += n - scrap
-                    cell[1] += scrap
+                    log.operations.append(OperationLog(job.key, k, n - scrap, scrap))
                     if k == len(job.operations) - 1 and n - scrap > EPS:
                         self.stock[job.item] += n - scrap
                     progress = True
@@ -438,8 +443,6 @@ class World:
                 raise InvariantViolation(f"period {t + 1}: work center {w} used more than its capacity "
                                          f"(regular left {reg_left[w]:.3f}, overtime left {ot_left[w]:.3f})")
             log.overtime_min += ot_cap[w] - ot_left[w]
-        for (key, k), (good, scrap) in sorted(done_ops.items()):  # per job, operations in sequence
-            log.operations.append(OperationLog(key, k, good, scrap))
         for job in self.jobs:
             if not job.done and job.due < t and not job.late_counted:
                 job.late_counted = True
