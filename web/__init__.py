@@ -21,7 +21,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
     """The Flask application over the database the settings name (opened here unless given)."""
     from web import admin, api, auth, errors, floor, plan, report
     from web.context import WebContext
-    from web.security import csrf, init_login
+    from web.security import csrf, init_login, public
 
     app = Flask(__name__)
     app.config.update(
@@ -45,6 +45,8 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
         app.register_blueprint(bp)
     api.init_api(app)
     csrf.exempt(api.blp)
+    static_view = app.view_functions["static"]
+    app.view_functions["static"] = public(lambda filename: static_view(filename=filename))
     app.jinja_env.globals.update(role_allows=auth.role_allows)
     app.jinja_env.filters.update(qty=_qty, when=_when)
     return app

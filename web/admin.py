@@ -17,7 +17,7 @@ from web.context import now, uow
 from web.security import actor, roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-ROLE_CHOICES = [(r.value, r.value) for r in Role]
+ROLE_CHOICES = [r.value for r in Role]
 
 
 class AddUserForm(FlaskForm):

@@ -37,7 +37,7 @@ class CompletionForm(FlaskForm):
 class DowntimeForm(FlaskForm):
     minutes = FloatField("Minutes", validators=[InputRequired("enter the minutes lost"),
                                                 NumberRange(min=1, max=100000, message="minutes: 1 or more")])
-    reason = SelectField("Reason", choices=[(r, r) for r in DOWNTIME_REASONS], validators=[DataRequired()])
+    reason = SelectField("Reason", choices=list(DOWNTIME_REASONS), validators=[DataRequired()])
     note = StringField("Note", validators=[Optional(), Length(max=120)])
     client_key = HiddenField(validators=[DataRequired(), Length(max=64)])
 

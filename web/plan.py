@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lpms.domain.enums import Objective, PlanRunStatus
@@ -29,7 +30,8 @@ ACTIVE = (PlanRunStatus.QUEUED.value, PlanRunStatus.RUNNING.value)
 
 
 class StartRunForm(FlaskForm):
-    mode = SelectField("Mode", choices=[("weighted", "Costs (weighted)"), ("priority", "Priority order")])
+    mode = SelectField("Mode", choices=[SelectChoice("weighted", "Costs (weighted)"),
+                                        SelectChoice("priority", "Priority order")])
     late = FloatField("Late cost (per unit and period)", default=DEFAULT_COSTS.late,
                       validators=[Optional(), NumberRange(min=0, max=1e9)])
     balance = FloatField("Balance cost", default=DEFAULT_COSTS.balance, validators=[Optional(), NumberRange(min=0, max=1e9)])
