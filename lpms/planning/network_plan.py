@@ -150,6 +150,7 @@ class NetworkPlan:
     solver: dict[str, Any]
     intervals: list[dict[str, Any]]
     safety_shortfall: dict[str, list[float]] = field(default_factory=dict)  # buffer -> units below safety stock
+    notes: list[str] = field(default_factory=list)  # what a re-plan had to accept (released work over capacity)
 
     def to_dict(self) -> dict[str, Any]:
         def r(xs: Sequence[float]) -> list[float]:
@@ -167,6 +168,7 @@ class NetworkPlan:
                                  "overtime_min": r(self.overtime_min[w])} for w in self.load_min},
             "objectives": {k: round(v, 6) for k, v in self.objectives.items()},
             "costs": {k: round(v, 6) for k, v in self.costs.items()}, "solver": self.solver,
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -272,6 +274,14 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
             buy[item] = lm.add_cols(Grid("buy", [item], T), 0.0, np.where(periods >= lt, INF, 0.0))
     ot_ub = np.stack([_series(inp.overtime_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
     reg = np.stack([_series(inp.regular_min, w, T) for w in wcs]) if nW else np.zeros((0, T))
+    if rt is not None and nW:
+        # released work is done whatever it takes: where it alone needs more than regular time
+        # plus overtime (downtime, whole-unit rounding), the overtime limit is raised to fit it
+        need = np.zeros((nW, T))
+        for k, iv in enumerate(division.intervals):
+            for w, minutes in iv.run_min.items():
+                need[w_index[w]] += minutes * committed[k]
+        ot_ub = np.maximum(ot_ub, need - reg)
     ot = lm.add_cols(Grid("ot", wcs, T), 0.0, ot_ub.ravel()).reshape(nW, T)
 
     # buffer balance rows: inv - back - inv_prev + back_prev - arrivals + consumption = receipts - demand (+ on hand)
@@ -453,7 +463,7 @@ def committed_overload(inp: NetworkPlanInput, division: Division) -> list[str]:
         cap = _series(inp.regular_min, w, T) + _series(inp.overtime_min, w, T)
         for t in np.flatnonzero(load > cap + 1e-6 * np.maximum(1.0, cap)):
             out.append(f"released work needs {load[t]:g} minutes on {w} in planned period {t + 1}, which has "
-                       f"{cap[t]:g} (regular + overtime)")
+                       f"{cap[t]:g} (regular + overtime): planned as overtime beyond the limit")
     return out
 
 
@@ -508,8 +518,6 @@ def _plan(inp: NetworkPlanInput, options: SolverOptions, mode: str, priority: Se
         with_balance = "balance" in priority or "balance" in pareto
     division = divide(build_graph(inp.snapshot))
     overload = committed_overload(inp, division)
-    if overload:
-        raise NetworkInfeasible(overload)
     nm = build_network_model(inp, with_balance, division)
     penalised = nm.change is not None
     try:
@@ -527,7 +535,10 @@ def _plan(inp: NetworkPlanInput, options: SolverOptions, mode: str, priority: Se
             outs = [solve_weighted(nm.om_costs, weights, options)]
     except SolverInfeasible:
         raise NetworkInfeasible(explain_infeasibility(inp, nm, options)) from None
-    return [_extract(inp, nm, o, options, mode == "weighted") for o in outs]
+    plans = [_extract(inp, nm, o, options, mode == "weighted") for o in outs]
+    for plan in plans:
+        plan.notes.extend(overload)
+    return plans
 
 
 def _std(a: np.ndarray) -> float:

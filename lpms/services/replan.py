@@ -279,7 +279,7 @@ def _record(uow: ShopFloorUnitOfWork, base: ReplanResult, status: PlanRunStatus,
             started: float, actor: str) -> ReplanResult:
     """Write the outcome: the run's status and message, its plan and the diff against the previous run."""
     finished = now + timedelta(seconds=time.perf_counter() - started)
-    notes = snapshot.messages if snapshot is not None else ()
+    notes = (snapshot.messages if snapshot is not None else ()) + tuple(plan.notes if plan is not None else ())
     run_id = base.run_id
     diff = None
     moved = 0.0

@@ -108,10 +108,30 @@ def test_released_work_beyond_demand_is_kept_as_stock_not_infeasible() -> None:
     assert sum(plan.interval_production["I:P"]) == pytest.approx(300)
 
 
-def test_committed_work_over_capacity_is_infeasible_and_says_where() -> None:
-    terms = ReplanTerms(frozen_periods=(0,), committed={"I:P": {0: 200.0}})  # 600 minutes on W1, 360 available
-    with pytest.raises(NetworkInfeasible, match=r"released work needs 600 minutes on W1 in planned period 1"):
-        plan_weighted(plant(replan=terms), OPTIONS)
+def test_committed_work_over_capacity_is_planned_as_overtime_and_said() -> None:
+    terms = ReplanTerms(frozen_periods=(0,), committed={"I:P": {0: 200.0}})  # 600 minutes on W1, 300 + 60 available
+    inp = plant(on_hand={"C": 300.0}, replan=terms)
+    plan = plan_weighted(inp, OPTIONS)
+    assert_plan_honest(plan, inp)
+    assert plan.load_min["W1"][0] == pytest.approx(600) and plan.overtime_min["W1"][0] == pytest.approx(300)
+    assert plan.notes == ["released work needs 600 minutes on W1 in planned period 1, which has 360 (regular + "
+                          "overtime): planned as overtime beyond the limit"]
+    assert plan.to_dict()["notes"] == plan.notes
+
+
+def test_a_kit_short_of_released_work_is_a_component_backlog_made_up_later() -> None:
+    # 100 P released in period 1 need 100 C; 30 are on hand, C takes a period to make
+    terms = ReplanTerms(frozen_periods=(0,), committed={"I:P": {0: 100.0}})
+    inp = plant(demand_q=(0,) * T, replan=terms, regular=1000.0)
+    plan = plan_weighted(inp, OPTIONS)
+    assert_plan_honest(plan, inp)
+    assert plan.backlog["C"][0] == pytest.approx(70) and plan.backlog["C"][-1] == pytest.approx(0)
+    assert sum(plan.interval_production["I:C"]) >= 70
+    # free production never draws on a missing kit: P waits for C (P's backlog), C has none
+    free = plant(demand_p=(100, 0, 0, 0, 0, 0), demand_q=(0,) * T, regular=1000.0, replan=ReplanTerms())
+    waits = plan_weighted(free, OPTIONS)
+    assert_plan_honest(waits, free)
+    assert "C" not in waits.backlog and waits.backlog["P"][0] == pytest.approx(70)
 
 
 def test_released_work_of_an_unknown_interval_is_invalid_input() -> None:
