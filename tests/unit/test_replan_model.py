@@ -12,7 +12,6 @@ from lpms.domain.enums import ItemKind as K
 from lpms.domain.values import Costs
 from lpms.planning.network import BomEdge, ItemSpec, NetworkError, NetworkSnapshot, OperationSpec
 from lpms.planning.network_plan import (
-    NetworkInfeasible,
     NetworkPlan,
     NetworkPlanInput,
     ReplanTerms,
