@@ -150,7 +150,7 @@ def bar_pairs_svg(rows: Sequence[tuple[str, float, float]], *, names: tuple[str,
     top = 22
     height = top + len(rows) * (2 * bar_h + gap) + 4
     scale_max = max([max(a, b) for _, a, b in rows] + [1e-9])
-    span = width - label_w - 70
+    span = width - label_w - 130
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img">',
              f'<rect x="{label_w}" y="4" width="10" height="10" fill="#9db4d8"/>'
@@ -166,9 +166,14 @@ def bar_pairs_svg(rows: Sequence[tuple[str, float, float]], *, names: tuple[str,
                      f'<rect x="{label_w}" y="{y0 + bar_h}" width="{wb:.1f}" height="{bar_h}" fill="#2e6fd8">'
                      f"<title>{_e(label)} {_e(names[1])}: {fmt_number(b)}</title></rect>"
                      f'<text x="{label_w + max(wa, wb) + 4:.1f}" y="{y0 + bar_h + 4}">'
-                     f"{fmt_number(b)} / {fmt_number(a)}</text>")
+                     f"{fmt_number(b)} of {fmt_number(a)}</text>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _period_label(period: Any) -> str:
+    """A history row's period: a number (P5) or the period's start date."""
+    return f"P{period}" if isinstance(period, int) and not isinstance(period, bool) else str(period)
 
 
 def _card(label: str, value: str, bad: bool | None = None) -> str:
@@ -194,7 +199,7 @@ def render_daily_report(data: Mapping[str, Any], *, title: str, plant_date: dt.d
         _card(f"WIP units ({wip.get('open_orders', '-')} open work orders)", fmt_number(wip.get("units"))),
         _card("buffers below safety stock", str(len(below)), bool(below)),
     ])
-    history = [(f"P{r.get('period')}", _num(r.get("rate"))) for r in _rows(kit.get("history"))]
+    history = [(_period_label(r.get("period")), _num(r.get("rate"))) for r in _rows(kit.get("history"))]
     wc_rows = [(str(r.get("work_center", "")), _num(r.get("planned")) or 0.0, _num(r.get("actual")) or 0.0)
                for r in _rows(progress.get("work_centers"))]
     wip_rows = _rows(wip.get("work_centers"))
@@ -224,6 +229,10 @@ def render_daily_report(data: Mapping[str, Any], *, title: str, plant_date: dt.d
               [{"number": n} for n in (on_time.get("late") or []) if isinstance(n, str)]),
         "<h2>Work in process by work center</h2>",
         table([("work_center", "work center", "text"), ("units", "units", "number")], wip_rows),
+        "<h2>Open work orders</h2>",
+        table([("number", "work order", "text"), ("item", "item", "text"), ("started", "started", "number"),
+               ("in_process", "in process", "number"), ("remaining", "remaining", "number")],
+              _rows(wip.get("work_orders"))),
         "<h2>Buffers against safety stock</h2>",
         table([("item", "item", "text"), ("on_hand", "on hand", "number"), ("safety_stock", "safety stock", "number"),
                ("margin", "margin", "number")], _rows(buffers.get("buffers"))),
