@@ -144,39 +144,42 @@ def plan_view(uow: SqlAlchemyUnitOfWork, run_id: int, *, levelled: bool = True) 
     with uow:
         run = run_dict(uow.plan_runs.get(run_id))
         s = uow.session
-        lines = s.execute(select(m.PlanLine, m.Item.code).join(m.Item, m.Item.id == m.PlanLine.item_id)
+        lines = s.execute(select(m.PlanLine.period_seq, m.PlanLine.interval_code, m.PlanLine.production,
+                                 m.PlanLine.inventory, m.PlanLine.backlog, m.Item.code)
+                          .join(m.Item, m.Item.id == m.PlanLine.item_id)
                           .where(m.PlanLine.plan_run_id == run_id)).tuples().all()
-        loads = s.execute(select(m.PlanLoad, m.WorkCenter.code).join(m.WorkCenter)
+        loads = s.execute(select(m.PlanLoad.period_seq, m.PlanLoad.load_min, m.PlanLoad.regular_min,
+                                 m.PlanLoad.overtime_min, m.WorkCenter.code).join(m.WorkCenter)
                           .where(m.PlanLoad.plan_run_id == run_id)).tuples().all()
         cap_rows = s.execute(select(m.WorkCenter.code, m.Period.seq, m.Capacity.regular_min, m.Capacity.overtime_min)
                              .join(m.WorkCenter, m.WorkCenter.id == m.Capacity.work_center_id)
                              .join(m.Period, m.Period.id == m.Capacity.period_id)).tuples().all()
         safety = dict(s.execute(select(m.Item.code, m.Item.safety_stock).where(m.Item.stocked.is_(True))).tuples().all())
-    n = max([ln.period_seq for ln, _ in lines] + [ld.period_seq for ld, _ in loads] + [0])
+    n = max([ln[0] for ln in lines] + [ld[0] for ld in loads] + [0])
     view = PlanView(run, list(range(1, n + 1)), safety=safety)
-    for ln, code in lines:
-        t = ln.period_seq - 1
-        if ln.interval_code and ln.production:
-            view.production.setdefault((ln.interval_code, code), [0.0] * n)[t] = ln.production
+    for seq, interval, production, inventory, backlog, code in lines:
+        t = seq - 1
+        if interval and production:
+            view.production.setdefault((interval, code), [0.0] * n)[t] = production
         if code in safety:
-            view.inventory.setdefault(code, [0.0] * n)[t] = ln.inventory
-        if ln.backlog:
-            view.backlog.setdefault(code, [0.0] * n)[t] = ln.backlog
+            view.inventory.setdefault(code, [0.0] * n)[t] = inventory
+        if backlog:
+            view.backlog.setdefault(code, [0.0] * n)[t] = backlog
     cap = {(wc, seq): (reg, ot) for wc, seq, reg, ot in cap_rows}
-    for ld, wc in loads:
-        t = ld.period_seq - 1
+    for seq, load_min, regular_min, overtime_min, wc in loads:
+        t = seq - 1
         row = view.load.setdefault(wc, {k: [0.0] * n for k in ("load", "regular", "overtime", "cap_regular",
                                                                  "cap_overtime")})
-        row["load"][t], row["regular"][t], row["overtime"][t] = ld.load_min, ld.regular_min, ld.overtime_min
-        reg, ot = cap.get((wc, ld.period_seq), (0.0, 0.0))
+        row["load"][t], row["regular"][t], row["overtime"][t] = load_min, regular_min, overtime_min
+        reg, ot = cap.get((wc, seq), (0.0, 0.0))
         row["cap_regular"][t], row["cap_overtime"][t] = reg, ot
     view.production = dict(sorted(view.production.items()))
     view.load = dict(sorted(view.load.items()))
     if levelled:
         heads = _interval_heads(view)
         for t in view.periods:
-            mix = {heads[iv]: q[t - 1] for (iv, item), q in view.production.items()
-                   if heads.get(iv) == item and q[t - 1] >= 0.5}
+            mix = {heads[iv]: float(round(q[t - 1])) for (iv, item), q in view.production.items()
+                   if heads.get(iv) == item and q[t - 1] >= 0.5}  # levelling sequences whole units
             if mix:
                 seq = level_period(mix, exact_up_to=LEVEL_EXACT_UP_TO)
                 view.levelled[t] = {"sequence": seq.sequence, "exact": seq.exact, "cost": seq.cost,
@@ -296,8 +299,8 @@ def floor_queue(uow: SqlAlchemyUnitOfWork, work_center: str, *, timezone: str, n
         mix: dict[str, float] = defaultdict(float)
         for wo, _op, remaining in rows:
             mix[wo.item] += remaining
-        seq = level_period({k: v for k, v in mix.items() if v >= 0.5}, exact_up_to=LEVEL_EXACT_UP_TO).sequence \
-            if any(v >= 0.5 for v in mix.values()) else ()
+        whole = {k: float(round(v)) for k, v in mix.items() if v >= 0.5}  # levelling sequences whole units
+        seq = level_period(whole, exact_up_to=LEVEL_EXACT_UP_TO).sequence if whole else ()
         sequences[period] = seq
         first = {item: seq.index(item) for item in set(seq)}
         out = [QueueRow(wo, op, remaining, period, first.get(wo.item, len(seq)),

@@ -1,0 +1,149 @@
+"""The screens through the Flask test client: supervisor reports, planner demand/plan runs/
+approve/release, management dashboard, admin users/tokens/audit."""
+from __future__ import annotations
+
+import io
+import re
+
+from lpms.services import work_orders
+from lpms.services.plan_runs import execute_plan_run
+from web.context import options
+from tests.web.conftest import Client, Plant
+
+
+def _first_open_operation(plant: Plant) -> tuple[str, str, int]:
+    for wo in work_orders.list_work_orders(plant.uow()):
+        if wo.status.value == "released" and wo.operations and not wo.components:
+            op = wo.operations[0]
+            return op.work_center, wo.number, op.seq
+    raise AssertionError("the demo plant released no work order without a kit")
+
+
+def _key(html: str) -> str:
+    match = re.search(r'name="client_key" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'id="client_key" name="client_key" type="hidden" value="([^"]+)"', html)
+    assert match, html[:2000]
+    return match.group(1)
+
+
+def test_supervisor_picks_a_work_center_and_reports_once_per_key(plant: Plant) -> None:
+    sup = Client(plant.app, "supervisor")
+    wc, number, seq = _first_open_operation(plant)
+    assert wc in sup.text("/floor/")
+    queue = sup.text(f"/floor/{wc}")
+    assert number in queue and "Levelled sequence" in queue
+    form = sup.text(f"/floor/{wc}/report/{number}/{seq}")
+    key = _key(form)
+    before = work_orders.get_work_order(plant.uow(), number)
+    done = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "2", "scrap": "1", "client_key": key},
+                    follow_redirects=True)
+    assert done.status_code == 200
+    text = done.get_data(as_text=True)
+    assert "Recorded" in text and "Remaining at this operation" in text
+    # the same form sent again (double tap): recorded once
+    again = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "2", "scrap": "1", "client_key": key},
+                     follow_redirects=True)
+    assert "Already recorded" in again.get_data(as_text=True)
+    after = work_orders.get_work_order(plant.uow(), number)
+    op_before = next(o for o in before.operations if o.seq == seq)
+    op_after = next(o for o in after.operations if o.seq == seq)
+    assert (op_after.good, op_after.scrap) == (op_before.good + 2, op_before.scrap + 1)
+
+
+def test_over_completion_is_refused_with_its_reason_and_keeps_the_typed_values(plant: Plant) -> None:
+    sup = Client(plant.app, "supervisor")
+    wc, number, seq = _first_open_operation(plant)
+    key = _key(sup.text(f"/floor/{wc}/report/{number}/{seq}"))
+    response = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "99999", "scrap": "0", "client_key": key})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert 'id="report-error"' in text and "99999" in text
+    assert f'value="{key}"' in text  # the form keeps its key and the typed quantity
+    bad = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "-1", "client_key": key})
+    assert bad.status_code == 400 and "Good: good: must be 0 or more" in bad.get_data(as_text=True)
+
+
+def test_downtime_is_reported_with_a_reason_from_the_list(plant: Plant) -> None:
+    sup = Client(plant.app, "supervisor")
+    wc, _, _ = _first_open_operation(plant)
+    key = _key(sup.text(f"/floor/{wc}/downtime"))
+    done = sup.post(f"/floor/{wc}/downtime", {"minutes": "30", "reason": "Breakdown", "client_key": key},
+                    follow_redirects=True)
+    assert "Recorded" in done.get_data(as_text=True) and "Breakdown" in done.get_data(as_text=True)
+    wrong = sup.post(f"/floor/{wc}/downtime", {"minutes": "30", "reason": "Bored", "client_key": key + "x"})
+    assert wrong.status_code == 400 and "Not a valid choice" in wrong.get_data(as_text=True)
+
+
+def test_planner_upload_lists_every_row_error_and_changes_nothing_then_imports(plant: Plant) -> None:
+    planner = Client(plant.app, "planner")
+    before = planner.text("/plan/demand")
+    bad = ("number,customer,item,quantity,due_date\nZZ-1,ACME,NO-SUCH-ITEM,5,2026-12-20\n"
+           "ZZ-2,ACME,MON-24,-3,2026-12-20\nZZ-3,ACME,MON-24,4,not-a-date\n")
+    response = planner.post("/plan/upload", {"files": (io.BytesIO(bad.encode()), "orders.csv")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "orders.csv:2" in text and "orders.csv:3" in text and "orders.csv:4" in text
+    assert "ZZ-" not in before and "ZZ-1" not in planner.text("/plan/demand")
+    good = "number,customer,item,quantity,due_date\nZZ-9,ACME,MON-24,5,2026-12-20\n"
+    ok = planner.post("/plan/upload", {"files": (io.BytesIO(good.encode()), "orders.csv")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "Imported" in ok.get_data(as_text=True) and "ZZ-9" in planner.text("/plan/demand")
+    # change and cancel on the screen
+    planner.post("/plan/orders/ZZ-9", {"quantity": "7"})
+    assert re.search(r"ZZ-9</td><td>ACME</td><td>MON-24</td><td class=\"num\">7<", planner.text("/plan/demand"))
+    planner.post("/plan/orders/ZZ-9/cancel", {})
+    assert "cancelled" in planner.text("/plan/demand").split("ZZ-9")[1][:200]
+
+
+def test_capacity_edit_is_validated_like_the_importer(plant: Plant) -> None:
+    planner = Client(plant.app, "planner")
+    page = planner.text("/plan/capacity")
+    wc = re.search(r"<option[^>]*>([^<]+)</option>", page).group(1)  # type: ignore[union-attr]
+    planner.post("/plan/capacity", {"work_center": wc, "period": "3", "regular_min": "1234", "overtime_min": "56"})
+    assert "1,234" in planner.text(f"/plan/capacity?wc={wc}")
+    response = planner.post("/plan/capacity", {"work_center": "NOPE", "period": "3", "regular_min": "10"},
+                            follow_redirects=True)
+    assert "NOPE" in response.get_data(as_text=True)  # the importer's message names the unknown work center
+
+
+def test_plan_run_queued_solved_compared_approved_and_released(plant: Plant) -> None:
+    planner = Client(plant.app, "planner")
+    response = planner.post("/plan/runs", {"mode": "weighted", "late": "100", "balance": "0", "inventory": "5",
+                                           "overtime": "1"})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = planner.text(f"/plan/runs/{run_id}")
+    assert "queued" in page and 'http-equiv="refresh"' in page
+    with plant.app.app_context():
+        execute_plan_run(plant.uow(), run_id, options=options(), now=plant.settings.as_of and __import__(
+            "datetime").datetime.fromisoformat(plant.settings.as_of))
+    page = planner.text(f"/plan/runs/{run_id}")
+    assert "succeeded" in page and "<svg" in page and 'id="plan-table"' in page and 'id="levelled"' in page
+    assert planner.get(f"/plan/runs/{run_id}/load.csv").get_data(as_text=True).startswith("work_center,period")
+    compare = planner.text(f"/plan/compare?a={plant.run_id}&b={run_id}")
+    assert "units moved" in compare and 'id="compare-objectives"' in compare
+    pareto = planner.text("/plan/pareto?x=late&y=inventory")
+    assert f'href="/plan/runs/{run_id}"' in pareto and "<svg" in pareto
+    assert "<svg" in planner.text("/plan/network")
+    approved = planner.post(f"/plan/runs/{run_id}/approve", {}, follow_redirects=True)
+    assert f"Plan run {run_id} approved" in approved.get_data(as_text=True)
+    released = planner.post("/plan/release", {"fence": "3", "back_run": str(run_id)}, follow_redirects=True)
+    assert f"Released run {run_id}" in released.get_data(as_text=True)
+
+
+def test_manager_dashboard_and_admin_screens(plant: Plant) -> None:
+    manager = Client(plant.app, "manager")
+    dash = manager.text("/report/")
+    assert "KPI dashboard" in dash and 'id="wo-status"' in dash
+    manager.text("/report/archive")
+    admin = Client(plant.app, "admin")
+    admin.post("/admin/users", {"username": "carla", "role": "supervisor", "password": "carla-password"})
+    page = admin.post("/admin/users/carla/tokens", {"name": "scanner"}).get_data(as_text=True)
+    token = re.search(r'id="new-token">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+    assert plant.app.test_client().get("/api/v1/work-orders",
+                                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    audit = admin.text("/admin/audit?entity=user")
+    assert "carla" in audit and "admin" in audit
+    assert "create_token" in admin.text("/admin/audit?action=create_token")
+    admin.text("/admin/jobs")
