@@ -80,13 +80,13 @@ def forecasts(uow: SqlAlchemyUnitOfWork) -> list[dict[str, Any]]:
     with uow:
         stmt = (select(m.Item.code, m.Forecast.start_date, m.Forecast.end_date, m.Forecast.quantity)
                 .join(m.Item, m.Item.id == m.Forecast.item_id).order_by(m.Item.code, m.Forecast.start_date))
-        return [{"item": code, "start_date": s.isoformat(), "end_date": e.isoformat(), "quantity": q}
+        return [{"item": code, "start_date": s, "end_date": e, "quantity": q}
                 for code, s, e, q in uow.session.execute(stmt)]
 
 
 def _order_dict(o: m.CustomerOrder, item: str) -> dict[str, Any]:
     return {"number": o.number, "customer": o.customer, "item": item, "quantity": o.quantity,
-            "due_date": o.due_date.isoformat(), "priority": o.priority, "status": o.status.value}
+            "due_date": o.due_date, "priority": o.priority, "status": o.status.value}
 
 
 def orders(uow: SqlAlchemyUnitOfWork) -> list[dict[str, Any]]:
