@@ -7,8 +7,8 @@ import re
 
 from lpms.services import work_orders
 from lpms.services.plan_runs import execute_plan_run
-from web.context import options
 from tests.web.conftest import Client, Plant
+from web.context import options
 
 
 def _first_open_operation(plant: Plant) -> tuple[str, str, int]:
