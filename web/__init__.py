@@ -8,6 +8,7 @@ runs in a web worker (the jobs process does that). ``create_app(settings)`` buil
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Flask
 
@@ -46,9 +47,14 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
     api.init_api(app)
     csrf.exempt(api.blp)
     static_view = app.view_functions["static"]
-    app.view_functions["static"] = public(lambda filename: static_view(filename=filename))
+
+    @public
+    def static(filename: str) -> Any:
+        return static_view(filename=filename)
+
+    app.view_functions["static"] = static
     app.jinja_env.globals.update(role_allows=auth.role_allows)
-    app.jinja_env.filters.update(qty=_qty, when=_when)
+    app.jinja_env.filters.update(qty=_qty, when=_when, runs=_runs)
     return app
 
 
@@ -61,6 +67,18 @@ def _qty(value: object, decimals: int = 2) -> str:
         return str(value)
     text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _runs(sequence: object, limit: int = 40) -> str:
+    """A levelled sequence as runs: A A B A -> "A×2 B A" (at most ``limit`` runs shown)."""
+    runs: list[list[object]] = []
+    for unit in sequence or ():  # type: ignore[attr-defined]  # a sequence of item codes
+        if runs and runs[-1][0] == unit:
+            runs[-1][1] += 1  # type: ignore[operator]  # a count
+        else:
+            runs.append([unit, 1])
+    text = " ".join(f"{u}×{n}" if n != 1 else str(u) for u, n in runs[:limit])
+    return text + (f" … ({len(runs) - limit} more runs)" if len(runs) > limit else "")
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -181,8 +181,8 @@ def plan_view(uow: SqlAlchemyUnitOfWork, run_id: int, *, levelled: bool = True) 
             mix = {heads[iv]: float(round(q[t - 1])) for (iv, item), q in view.production.items()
                    if heads.get(iv) == item and q[t - 1] >= 0.5}  # levelling sequences whole units
             if mix:
-                seq = level_period(mix, exact_up_to=LEVEL_EXACT_UP_TO)
-                view.levelled[t] = {"sequence": seq.sequence, "exact": seq.exact, "cost": seq.cost,
+                lv = level_period(mix, exact_up_to=LEVEL_EXACT_UP_TO)
+                view.levelled[t] = {"sequence": lv.sequence, "exact": lv.exact, "cost": lv.cost,
                                     "mix": {k: round(v) for k, v in sorted(mix.items())}}
     return view
 
