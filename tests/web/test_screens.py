@@ -7,7 +7,7 @@ import re
 
 from lpms.services import work_orders
 from lpms.services.plan_runs import execute_plan_run
-from tests.web.conftest import Client, Plant
+from tests.web.conftest import NOW, Client, Plant
 from web.context import options
 
 
@@ -99,7 +99,7 @@ def test_planner_upload_lists_every_row_error_and_changes_nothing_then_imports(p
 def test_capacity_edit_is_validated_like_the_importer(plant: Plant) -> None:
     planner = Client(plant.app, "planner")
     page = planner.text("/plan/capacity")
-    wc = re.search(r"<option[^>]*>([^<]+)</option>", page).group(1)  # type: ignore[union-attr]
+    wc = re.search(r"<option[^>]*>([^<]+)</option>", page).group(1)
     planner.post("/plan/capacity", {"work_center": wc, "period": "3", "regular_min": "1234", "overtime_min": "56"})
     assert "1,234" in planner.text(f"/plan/capacity?wc={wc}")
     response = planner.post("/plan/capacity", {"work_center": "NOPE", "period": "3", "regular_min": "10"},
@@ -116,8 +116,7 @@ def test_plan_run_queued_solved_compared_approved_and_released(plant: Plant) -> 
     page = planner.text(f"/plan/runs/{run_id}")
     assert "queued" in page and 'http-equiv="refresh"' in page
     with plant.app.app_context():
-        execute_plan_run(plant.uow(), run_id, options=options(), now=plant.settings.as_of and __import__(
-            "datetime").datetime.fromisoformat(plant.settings.as_of))
+        execute_plan_run(plant.uow(), run_id, options=options(), now=NOW)
     page = planner.text(f"/plan/runs/{run_id}")
     assert "succeeded" in page and "<svg" in page and 'id="plan-table"' in page and 'id="levelled"' in page
     assert planner.get(f"/plan/runs/{run_id}/load.csv").get_data(as_text=True).startswith("work_center,period")
@@ -140,7 +139,7 @@ def test_manager_dashboard_and_admin_screens(plant: Plant) -> None:
     admin = Client(plant.app, "admin")
     admin.post("/admin/users", {"username": "carla", "role": "supervisor", "password": "carla-password"})
     page = admin.post("/admin/users/carla/tokens", {"name": "scanner"}).get_data(as_text=True)
-    token = re.search(r'id="new-token">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+    token = re.search(r'id="new-token">([^<]+)<', page).group(1)
     assert plant.app.test_client().get("/api/v1/work-orders",
                                        headers={"Authorization": f"Bearer {token}"}).status_code == 200
     audit = admin.text("/admin/audit?entity=user")
