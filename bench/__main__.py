@@ -1,10 +1,11 @@
-"""Run a benchmark: python -m bench horizon | plan_scale | balance [options]."""
+"""Run a benchmark: python -m bench horizon | plan_scale | balance | process [options]."""
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = {"horizon": "bench.plan_horizon", "plan_scale": "bench.plan_scale", "balance": "bench.balance"}
+BENCHES = {"horizon": "bench.plan_horizon", "plan_scale": "bench.plan_scale", "balance": "bench.balance",
+           "process": "bench.process"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in BENCHES:

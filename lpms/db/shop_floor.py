@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from lpms.db import locks
@@ -180,9 +180,16 @@ class TransactionLocks:
         (``name`` is ignored: SQLite has one writer). PostgreSQL: take the advisory lock ``name``
         (when given) and let row locks wait at most ``timeout`` seconds. Raises Busy."""
         if _dialect(self.session) == "postgresql":
-            self.session.execute(text("SELECT set_config('lock_timeout', :ms, true)"),
-                                 {"ms": str(max(int(timeout * 1000), 1))})
-            if name is not None:
+            ms = str(max(int(timeout * 1000), 1))
+            if name is None:
+                self.session.execute(text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": ms})
+                return
+            # the lock timeout and a first try of the advisory lock in one round trip; when the
+            # lock is taken, wait for it as locks.acquire does
+            got = self.session.execute(text("SELECT set_config('lock_timeout', :ms, true), "
+                                            "pg_try_advisory_xact_lock(:key)"),
+                                       {"ms": ms, "key": locks.lock_key(name)}).one()[1]
+            if not got:
                 locks.acquire(self.session, name, timeout=timeout, busy_message=busy_message)
         else:
             locks.acquire(self.session, name or "lpms.write", timeout=timeout, busy_message=busy_message)
@@ -196,6 +203,8 @@ class WorkOrders:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._item_id: dict[str, int] = {}  # codes -> ids, read once per transaction by add()
+        self._wc_id: dict[str, int] = {}
 
     def _codes(self, item_ids: Iterable[int] | None = None,
                wc_ids: Iterable[int] | None = None) -> tuple[dict[int, str], dict[int, str]]:
@@ -263,8 +272,11 @@ class WorkOrders:
             due_period: int, quantity: float, status: WorkOrderStatus, operations: Sequence[NewOperation],
             components: Sequence[tuple[str, float]], created_by: str, now: dt.datetime) -> int:
         s = self.session
-        item_id = dict(s.execute(select(m.Item.code, m.Item.id)).tuples().all())
-        wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
+        codes = {item, *(o.item for o in operations), *(c for c, _ in components)}
+        if not codes <= self._item_id.keys() or not {o.work_center for o in operations} <= self._wc_id.keys():
+            self._item_id = dict(s.execute(select(m.Item.code, m.Item.id)).tuples().all())
+            self._wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
+        item_id, wc_id = self._item_id, self._wc_id
         wo = m.WorkOrder(number=number, plan_run_id=plan_run_id, item_id=item_id[item], interval_code=interval,
                          start_period_seq=start_period, due_period_seq=due_period, quantity=quantity, good_qty=0.0,
                          scrap_qty=0.0, status=status, priority=0, version=1, created_by=created_by, created_at=now,
@@ -512,6 +524,36 @@ class StockLedger:
         names = sorted(set(opening) | set(moved) | set(wanted or ()))
         return {c: StockLevel(c, opening.get(c, 0.0), moved.get(c, 0.0),
                               round(opening.get(c, 0.0) + moved.get(c, 0.0), 9) + 0.0) for c in names}
+
+    def lock_on_hand(self, codes: Iterable[str]) -> dict[str, float]:
+        """Hold the item rows (in id order) until commit and give their on-hand, in one
+        statement: ``item_ids(codes, lock=True)`` and ``on_hand(codes)`` together. Raises NotFound."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
+        moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
+        stmt = _row_lock(select(m.Item.id, m.Item.code, opening, moved).where(m.Item.code.in_(wanted))
+                         .order_by(m.Item.id), self.session, of=m.Item)
+        result: dict[str, float] = {}
+        for item_id, code, start, delta in self.session.execute(stmt).tuples():
+            self._ids[code] = item_id
+            result[code] = round(float(start or 0.0) + float(delta or 0.0), 9) + 0.0
+        missing = [c for c in wanted if c not in result]
+        if missing:
+            raise NotFound(f"item {', '.join(missing)} does not exist")
+        return result
+
+    def add_moves(self, moves: Sequence[tuple[str, StockMoveKind, float]], *, posted_by: str, posted_at: dt.datetime,
+                  work_order_id: int | None = None, completion_report_id: int | None = None) -> None:
+        """Several moves (item, kind, quantity) of one work order or report in one statement."""
+        if not moves:
+            return
+        ids = self.item_ids([item for item, _, _ in moves])
+        self.session.execute(insert(m.StockMove), [
+            {"item_id": ids[item], "kind": kind, "quantity": qty, "work_order_id": work_order_id,
+             "completion_report_id": completion_report_id, "customer_order_id": None, "reference": "",
+             "reason": "", "posted_by": posted_by, "posted_at": posted_at} for item, kind, qty in moves])
 
     def on_hand(self, codes: Iterable[str] | None = None) -> dict[str, float]:
         """On-hand per item (every item with stock or moves, or the items named, in one query)."""

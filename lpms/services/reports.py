@@ -274,8 +274,7 @@ def _take(uow: ShopFloorUnitOfWork, needs: Iterable[tuple[str, float]], *, allow
             wanted[item] = wanted.get(item, 0.0) + qty
     if not wanted:
         return
-    uow.stock.item_ids(wanted, lock=True)
-    on_hand = uow.stock.on_hand(wanted)
+    on_hand = uow.stock.lock_on_hand(wanted)  # the item rows stay locked until commit
     short = [(item, need, on_hand.get(item, 0.0)) for item, need in sorted(wanted.items())
              if not close_to_or_below(need, on_hand.get(item, 0.0))]
     if short and not allow_negative:
@@ -285,13 +284,10 @@ def _take(uow: ShopFloorUnitOfWork, needs: Iterable[tuple[str, float]], *, allow
 def _post(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, report: CompletionRecord,
           issues: list[tuple[str, float]], output: float, *, actor: str, now: dt.datetime) -> None:
     """The report's stock moves: issues (positive: taken from stock) and the head's output."""
-    for item, qty in issues:
-        if qty:
-            uow.stock.add_move(item=item, kind=StockMoveKind.ISSUE, quantity=-qty + 0.0, work_order_id=wo.id,
-                               completion_report_id=report.id, posted_by=actor, posted_at=now)
+    moves = [(item, StockMoveKind.ISSUE, -qty + 0.0) for item, qty in issues if qty]
     if output:
-        uow.stock.add_move(item=wo.item, kind=StockMoveKind.OUTPUT, quantity=output, work_order_id=wo.id,
-                           completion_report_id=report.id, posted_by=actor, posted_at=now)
+        moves.append((wo.item, StockMoveKind.OUTPUT, output))
+    uow.stock.add_moves(moves, work_order_id=wo.id, completion_report_id=report.id, posted_by=actor, posted_at=now)
 
 
 def _apply(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, op: OperationRecord, op_good: float, op_scrap: float, *,
