@@ -33,7 +33,8 @@ if not (CHROMIUM and DRIVER):
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +70,19 @@ def shot(d: Any, name: str) -> None:
     d.save_screenshot(str(SCREENS / f"{name}.png"))
 
 
+def click_and_load(d: Any, by: str, value: str) -> None:
+    """Click what submits a form or follows a link and wait until the next page has loaded."""
+    page = d.find_element(By.TAG_NAME, "html")
+    d.find_element(by, value).click()
+    WebDriverWait(d, 20).until(ec.staleness_of(page))
+
+
 def login(d: Any, base: str, user: str) -> None:
     d.delete_all_cookies()
     d.get(base + "/login")
     d.find_element(By.ID, "username").send_keys(user)
     d.find_element(By.ID, "password").send_keys(PASSWORD[user])
-    d.find_element(By.ID, "login-button").click()
+    click_and_load(d, By.ID, "login-button")
     assert "/login" not in d.current_url, d.page_source[:500]
 
 
@@ -101,10 +109,10 @@ def test_supervisor_reports_good_and_scrap_once_and_sees_over_completion_refused
     op = wo.operations[0]
     login(driver, base, "supervisor")
     shot(driver, "screen-floor-pick")
-    driver.find_element(By.CSS_SELECTOR, f'a.tile[href="/floor/{op.work_center}"]').click()
+    click_and_load(driver, By.CSS_SELECTOR, f'a.tile[href="/floor/{op.work_center}"]')
     before = _remaining(driver, wo.number, op.seq)
     shot(driver, "screen-floor-queue")
-    driver.find_element(By.CSS_SELECTOR, f"#row-{wo.number}-{op.seq} a.btn").click()
+    click_and_load(driver, By.CSS_SELECTOR, f"#row-{wo.number}-{op.seq} a.btn")
     for key in "3":
         driver.find_element(By.CSS_SELECTOR, f'.key[data-key="{key}"]').click()
     driver.find_element(By.ID, "scrap").click()
@@ -113,7 +121,7 @@ def test_supervisor_reports_good_and_scrap_once_and_sees_over_completion_refused
     shot(driver, "screen-floor-report")
     key = driver.find_element(By.NAME, "client_key").get_attribute("value")
     report_url = driver.current_url
-    driver.find_element(By.ID, "submit-report").click()
+    click_and_load(driver, By.ID, "submit-report")
     assert "Recorded" in driver.page_source
     after = _remaining(driver, wo.number, op.seq)
     assert float(after) == float(before) - 4
@@ -122,13 +130,13 @@ def test_supervisor_reports_good_and_scrap_once_and_sees_over_completion_refused
     driver.execute_script("document.getElementsByName('client_key')[0].value = arguments[0];", key)
     driver.find_element(By.ID, "good").send_keys("3")
     driver.find_element(By.ID, "scrap").send_keys("1")
-    driver.find_element(By.ID, "submit-report").click()
+    click_and_load(driver, By.ID, "submit-report")
     assert "Already recorded" in driver.page_source
     assert _remaining(driver, wo.number, op.seq) == after
     # over-completion: refused, the reason shown, what was typed kept
     driver.get(report_url)
     driver.find_element(By.ID, "good").send_keys("99999")
-    driver.find_element(By.ID, "submit-report").click()
+    click_and_load(driver, By.ID, "submit-report")
     error = driver.find_element(By.ID, "report-error").text
     assert "over-completion" in error and wo.number in error
     assert driver.find_element(By.ID, "good").get_attribute("value") == "99999"
@@ -140,7 +148,7 @@ def test_supervisor_reports_good_and_scrap_once_and_sees_over_completion_refused
     driver.find_element(By.ID, "minutes").send_keys("20")
     Select(driver.find_element(By.ID, "reason")).select_by_visible_text("Breakdown")
     shot(driver, "screen-floor-downtime")
-    driver.find_element(By.ID, "submit-downtime").click()
+    click_and_load(driver, By.ID, "submit-downtime")
     assert "down 20 min" in driver.page_source
 
 
@@ -152,7 +160,7 @@ def test_planner_upload_run_compare_pareto_network_approve_release(live: tuple[P
     bad.write_text("number,customer,item,quantity,due_date\nB-1,ACME,NO-SUCH,5,2026-12-20\nB-2,ACME,MON-24,x,2026-12-20\n")
     driver.get(base + "/plan/demand")
     driver.find_element(By.ID, "files").send_keys(str(bad))
-    driver.find_element(By.ID, "upload-button").click()
+    click_and_load(driver, By.ID, "upload-button")
     problems = driver.find_element(By.ID, "upload-problems").text
     assert "orders.csv:2" in problems and "orders.csv:3" in problems
     shot(driver, "screen-plan-upload-errors")
@@ -160,14 +168,14 @@ def test_planner_upload_run_compare_pareto_network_approve_release(live: tuple[P
     good.parent.mkdir()
     good.write_text("number,customer,item,quantity,due_date\nB-9,ACME,MON-24,5,2026-12-20\n")
     driver.find_element(By.ID, "files").send_keys(str(good))
-    driver.find_element(By.ID, "upload-button").click()
+    click_and_load(driver, By.ID, "upload-button")
     assert "Imported" in driver.page_source and "B-9" in driver.page_source
     shot(driver, "screen-plan-demand")
     # start a run; the jobs process would execute it: here the test does what the job does
     driver.get(base + "/plan/")
     driver.find_element(By.ID, "inventory").clear()
     driver.find_element(By.ID, "inventory").send_keys("5")
-    driver.find_element(By.ID, "start-run-button").click()
+    click_and_load(driver, By.ID, "start-run-button")
     assert driver.find_element(By.ID, "run-status").text == "queued"
     run_id = int(driver.current_url.rstrip("/").rsplit("/", 1)[1])
     with plant.app.app_context():
@@ -182,18 +190,18 @@ def test_planner_upload_run_compare_pareto_network_approve_release(live: tuple[P
     shot(driver, "screen-plan-compare")
     driver.get(base + "/plan/pareto?x=late&y=inventory")
     shot(driver, "screen-plan-pareto")
-    driver.find_element(By.CSS_SELECTOR, f'#pareto a.point[href="/plan/runs/{run_id}"]').click()
+    click_and_load(driver, By.CSS_SELECTOR, f'#pareto a.point[href="/plan/runs/{run_id}"]')
     assert driver.current_url.endswith(f"/plan/runs/{run_id}")
     driver.get(base + "/plan/network")
     assert driver.find_element(By.CSS_SELECTOR, "#network svg").is_displayed()
     shot(driver, "screen-plan-network")
     driver.get(base + f"/plan/runs/{run_id}")
-    driver.find_element(By.ID, "approve-button").click()
+    click_and_load(driver, By.ID, "approve-button")
     assert f"Plan run {run_id} approved" in driver.page_source
     fence = driver.find_element(By.ID, "fence")
     fence.clear()
     fence.send_keys("3")
-    driver.find_element(By.ID, "release-button").click()
+    click_and_load(driver, By.ID, "release-button")
     assert f"Released run {run_id}" in driver.page_source
 
 
@@ -215,7 +223,7 @@ def test_admin_runs_a_job_now_and_sees_its_run(live: tuple[Plant, str], driver: 
 
     login(driver, base, "admin")
     driver.get(base + "/admin/jobs")
-    driver.find_element(By.ID, "run-kit_snapshot").click()
+    click_and_load(driver, By.ID, "run-kit_snapshot")
     assert "Job kit_snapshot requested" in driver.page_source
     JobRunner(plant.database, plant.settings, clock_fn=lambda: NOW).run_requests()  # what the jobs process does
     driver.get(base + "/admin/jobs")
@@ -234,7 +242,7 @@ def test_phone_width_keeps_the_report_form_usable(live: tuple[Plant, str], drive
     driver.set_window_size(390, 844)
     try:
         driver.get(base + "/floor/")
-        driver.find_elements(By.CSS_SELECTOR, ".tile")[0].click()
+        click_and_load(driver, By.CSS_SELECTOR, ".tile")
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 420
         shot(driver, "phone-floor-queue")
