@@ -81,6 +81,12 @@ def approve_plan_run(uow: ShopFloorUnitOfWork, run_id: int, *, actor: str, now: 
                       detail={"before": {"status": run.status.value}, "after": {"status": PlanRunStatus.APPROVED.value},
                               "superseded": superseded})
         uow.commit()
+    # The demand this plan answers is the baseline fluctuation detection compares against; store
+    # it now, not at the first detection, so that a change between approval and that check is seen.
+    from lpms.services.fluctuations import record_demand_baseline
+
+    if hasattr(type(uow), "session"):  # the in-memory fakes have no measures repositories
+        record_demand_baseline(uow, actor=actor, now=now, lock_timeout=lock_timeout)  # type: ignore[arg-type]
     return ApprovalResult(run_id, tuple(superseded))
 
 
