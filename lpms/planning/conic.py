@@ -23,6 +23,9 @@ from lpms.planning.solver import NONBASIC_LOWER, NONBASIC_UPPER, Runner
 
 log = logging.getLogger(__name__)
 
+# a reduced face whose conic matrix has more nonzeros than this is factored by faer, else QDLDL
+DENSE_FACE_NNZ = 150_000
+
 
 @dataclass
 class Rows:
@@ -277,7 +280,10 @@ def solve_reduced_face(runner: Runner, rows: Rows, cost: np.ndarray, groups: lis
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     settings.tol_feas = 1e-10
-    settings.direct_solve_method = "qdldl"
+    # the basic variables' rows of W are dense when the superbasics move long chains of basic
+    # ones: faer's supernodal factor is then 1.2-1.7x faster than QDLDL, on sparse ones
+    # 4-6x slower (bench/RESULTS.md, "Exact balance at scale")
+    settings.direct_solve_method = "faer" if a_all.nnz > DENSE_FACE_NNZ else "qdldl"
     settings.time_limit = max(0.0, float(time_limit))
     sol = clarabel.DefaultSolver(sp.csc_matrix((k + ng, k + ng)), q, a_all, b_all, cones, settings).solve()
     status = str(sol.status).split(".")[-1]

@@ -675,6 +675,16 @@ def _stage_tolerance(value: float) -> float:
     return 1e-7 * max(1.0, abs(value))
 
 
+def _differs_on_deviation_columns_only(work: _Work, lp: Runner, weights: dict[str, float]) -> bool:
+    """Whether ``lp``'s cost equals the linear cost of ``weights`` outside the deviation columns."""
+    held = lp.bounds()[4][: work.ncols]
+    linear = work.linear_cost(weights)
+    mask = np.ones(work.ncols, dtype=bool)
+    for g in work.om.norms:
+        mask[g.cols] = False
+    return len(held) == len(linear) and bool(np.array_equal(held[mask], linear[mask]))
+
+
 def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) -> Outcome:
     """Among the optimal plans take the one minimising ``om.tiebreak`` (docs/planning.md).
 
@@ -704,7 +714,12 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
                 d = out.x[g.cols]
                 eps = 1e-9 * np.maximum(1.0, np.abs(d))
                 lp.fix_cols(g.cols, d - eps, d + eps)
-            lp.set_cost(work.linear_cost(out.weights))
+            # the LP keeps the cost it holds (the last tangent LP's: the linear cost plus terms
+            # on deviation columns only, constant once those are held), so its optimal basis
+            # stays dual feasible and the dual simplex only repairs the held bounds; the
+            # optimal face over the other columns is the linear cost's
+            if not _differs_on_deviation_columns_only(work, lp, out.weights):
+                lp.set_cost(work.linear_cost(out.weights))
             work.solve_lp(until)
         xv, rv, rc, rd = lp.solution()
         cl, cu, rl, ru, cost = lp.bounds()

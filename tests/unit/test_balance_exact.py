@@ -211,6 +211,31 @@ def test_whole_and_reduced_faces_reach_the_same_certified_optimum(monkeypatch: p
     assert whole.solver["lower_bound"] <= reduced.costs["total"] + 1e-9 * reduced.costs["total"]
 
 
+def test_reduced_faces_factored_by_faer_agree_with_qdldl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dense reduced faces go to faer (conic.DENSE_FACE_NNZ); forced on a small plant, the
+    certified optimum is the one QDLDL's faces reach."""
+    inp = plant(40)
+    sparse = plan_weighted(inp)
+    monkeypatch.setattr(conic, "DENSE_FACE_NNZ", 0)
+    dense = plan_weighted(inp)
+    assert_plan_honest(dense, inp)
+    assert dense.solver["reduced_faces"] >= 1
+    assert sparse.solver["status"] == dense.solver["status"] == "optimal"
+    assert dense.costs["total"] == pytest.approx(sparse.costs["total"], rel=2e-6)
+    assert dense.solver["lower_bound"] <= sparse.costs["total"] + 1e-9 * sparse.costs["total"]
+
+
+def test_the_tie_break_after_the_balance_term_keeps_the_objective() -> None:
+    """With a balance cost the tie-break holds the deviation columns and keeps the tangent LP's
+    cost (dual feasible basis); it runs to its end and changes neither the objective nor the bound."""
+    inp = plant(40)
+    plan = plan_weighted(inp)
+    assert_plan_honest(plan, inp)
+    assert plan.solver["status"] == "optimal"
+    assert plan.solver["tie_break"] == "latest production"
+    assert plan.solver["lower_bound"] <= plan.costs["total"]
+
+
 # ---------------------------------------------------------------- the clock and failing solvers
 
 
