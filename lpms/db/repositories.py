@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from lpms.db import models as m
-from lpms.domain.enums import OrderStatus, PlanMode, PlanRunStatus
+from lpms.domain.enums import OrderStatus, PlanMode, PlanRunStatus, StockMoveKind
 from lpms.domain.errors import NotFound
 from lpms.domain.plant_time import CalendarPeriod
 from lpms.planning.network import BomEdge, OperationSpec
@@ -49,6 +49,16 @@ class PlanningReader:
             select(m.CustomerOrder)
             .where(m.CustomerOrder.status.in_([OrderStatus.OPEN, OrderStatus.CONFIRMED]))
             .order_by(m.CustomerOrder.due_date, m.CustomerOrder.priority.desc(), m.CustomerOrder.number))
+        # units already shipped against each open order (they have left the ledger's on-hand)
+        shipped = dict(s.execute(
+            select(m.StockMove.customer_order_id, func.sum(m.StockMove.quantity))
+            .where(m.StockMove.kind == StockMoveKind.SHIPMENT, m.StockMove.customer_order_id.is_not(None))
+            .group_by(m.StockMove.customer_order_id)).tuples().all())
+        # on-hand is the ledger's: the opening balance (``stock``) plus every stock move
+        on_hand = {code[st.item_id]: st.on_hand for st in s.scalars(select(m.Stock))}
+        for item_id, moved in s.execute(select(m.StockMove.item_id, func.sum(m.StockMove.quantity))
+                                        .group_by(m.StockMove.item_id)).tuples():
+            on_hand[code[item_id]] = round(on_hand.get(code[item_id], 0.0) + float(moved or 0.0), 9) + 0.0
         return PlanningRows(
             periods=tuple(PeriodRow(p.seq, p.start_date, p.end_date) for p in periods),
             items=tuple(ItemRow(i.code, i.kind, i.lead_time_periods, i.stocked, i.safety_stock, i.offset_rule,
@@ -63,8 +73,9 @@ class PlanningReader:
                              for c in s.scalars(select(m.Capacity))),
             forecasts=tuple(ForecastRow(code[f.item_id], f.start_date, f.end_date, f.quantity)
                             for f in s.scalars(select(m.Forecast).order_by(m.Forecast.id))),
-            orders=tuple(OrderRow(o.number, code[o.item_id], o.due_date, o.quantity) for o in orders),
-            on_hand=tuple((code[st.item_id], st.on_hand) for st in s.scalars(select(m.Stock))),
+            orders=tuple(OrderRow(o.number, code[o.item_id], o.due_date, o.quantity,
+                                  round(-float(shipped.get(o.id) or 0.0), 9) + 0.0) for o in orders),
+            on_hand=tuple(sorted(on_hand.items())),
             receipts=tuple(ReceiptRow(code[r.item_id], r.due_date, r.quantity)
                            for r in s.scalars(select(m.ScheduledReceipt).order_by(m.ScheduledReceipt.id))),
         )

@@ -57,6 +57,10 @@ class ReplanTerms:
     * ``previous``: interval -> the previous approved plan's production per period; every cell
       outside the frozen periods with ``t < compare_periods`` is compared with it, and each
       unit of change ``|x - previous|`` costs ``nervousness_cost`` (objective ``nervousness``).
+    * ``yields``: interval -> the share of the units it starts that arrive good in its head's
+      buffer (the planned yield learned from the reported scrap; 1 when absent). Production
+      ``x`` is the units started (released, loading the work centers and drawing their kit);
+      ``yield * x`` arrive, so the plan starts enough to make up the expected scrap.
     """
 
     frozen_periods: tuple[int, ...] = ()
@@ -65,6 +69,10 @@ class ReplanTerms:
     previous: dict[str, tuple[float, ...]] | None = None
     compare_periods: int = 0
     nervousness_cost: float = 0.0
+    yields: dict[str, float] = field(default_factory=dict)
+
+    def yield_of(self, interval: str) -> float:
+        return float(self.yields.get(interval, 1.0))
 
     def compared(self, periods: int) -> np.ndarray:
         """Mask over the periods whose free cells are compared with the previous plan."""
@@ -239,8 +247,10 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     heads = np.array([b_index[iv.head] for iv in division.intervals], dtype=np.int64)
     arrive = periods[None, :] + lead[:, None]
     ok = arrive < T
+    # the share of started units that arrive good (a re-plan's planned yield; 1 otherwise)
+    good = np.array([rt.yield_of(c) if rt is not None else 1.0 for c in intervals]) if nI else np.zeros(0)
     forced = in_process.sum(axis=1)  # supply the plan cannot refuse, per buffer
-    np.add.at(forced, heads, np.where(ok, committed, 0.0).sum(axis=1))
+    np.add.at(forced, heads, good * np.where(ok, committed, 0.0).sum(axis=1))
     for item in demanded:
         # plan net demand exactly: no stock left over at the end beyond what released work forces
         surplus = forced[b_index[item]] - float(np.sum(_series(inp.demand, item, T)))
@@ -299,7 +309,8 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
         lm.add_coefs(r[1:], cols[:-1], 1.0)
     for item, cols in buy.items():
         lm.add_coefs(rows[b_index[item]], cols, -1.0)
-    lm.add_coefs(rows[np.broadcast_to(heads[:, None], (nI, T))[ok], arrive[ok]], x[ok], -1.0)
+    lm.add_coefs(rows[np.broadcast_to(heads[:, None], (nI, T))[ok], arrive[ok]], x[ok],
+                 -np.broadcast_to(good[:, None], (nI, T))[ok])
     cons_i, cons_b, cons_q = [], [], []
     for k, iv in enumerate(division.intervals):
         for item, q in iv.inputs.items():
@@ -443,6 +454,9 @@ def _replan_arrays(inp: NetworkPlanInput, division: Division, intervals: list[st
                 problems.append(f"previous production of {code} is not a list of non-negative numbers")
     if not math.isfinite(rt.nervousness_cost) or rt.nervousness_cost < 0:
         problems.append(f"nervousness cost {rt.nervousness_cost!r} must be a non-negative number")
+    for code, y in sorted(rt.yields.items()):
+        if code in i_index and not (math.isfinite(y) and 0 < y <= 1):
+            problems.append(f"planned yield of {code} is {y!r}: expected a share in (0, 1]")
     if problems:
         raise NetworkError(problems)
     return committed, frozen, in_process

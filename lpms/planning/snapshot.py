@@ -63,6 +63,7 @@ class OrderRow:
     item: str
     due_date: dt.date
     quantity: float
+    shipped: float = 0.0  # shipped against it so far (those units have left on-hand)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,58 @@ class ReplanRows:
     previous_last_period: int = 0  # the last period the previous plan covers
     downtime: tuple[tuple[str, int, float], ...] = ()  # (work center, period seq, minutes lost)
     nervousness_cost: float = 0.0
+    yields: dict[str, float] = field(default_factory=dict)  # interval -> planned yield (planned_yields)
+
+
+@dataclass(frozen=True)
+class FinishedWorkOrder:
+    """A completed or short-closed work order as the planned yield learns from it: per operation
+    (in sequence) the good and scrapped units reported."""
+
+    interval: str
+    start_period: int
+    operations: tuple[tuple[float, float], ...]  # (good, scrap) per operation
+
+    @property
+    def started(self) -> float:
+        return sum(self.operations[0]) if self.operations else 0.0
+
+    @property
+    def yield_(self) -> float:
+        """The share of started units that came out good: the product of the operations' yields."""
+        y = 1.0
+        for good, scrap in self.operations:
+            if good + scrap > 0:
+                y *= good / (good + scrap)
+        return y
+
+
+MIN_YIELD = 0.5  # a planned yield is never below this (an outlier must not double the releases)
+
+
+def planned_yields(finished: Sequence[FinishedWorkOrder], *, first_period: int, window: int,
+                   z: float) -> dict[str, float]:
+    """The planned yield per interval: the share of the units a work order starts that arrive
+    good, learned from the work orders finished recently (started in the ``window`` periods
+    before ``first_period``). It is the started-units-weighted mean yield less ``z`` times the
+    work orders' yields' sample standard deviation about that mean (a scrap allowance that also
+    covers a worse than average week, so that the kit of the next step is complete), within
+    [MIN_YIELD, 1]. Intervals without a finished work
+    order in the window have none (yield 1)."""
+    by_interval: dict[str, list[FinishedWorkOrder]] = {}
+    for wo in finished:
+        if first_period - window <= wo.start_period < first_period and wo.started > 0:
+            by_interval.setdefault(wo.interval, []).append(wo)
+    out: dict[str, float] = {}
+    for code, wos in sorted(by_interval.items()):
+        ys = [w.yield_ for w in wos]
+        weights = [w.started for w in wos]
+        mean = sum(y * k for y, k in zip(ys, weights)) / sum(weights)
+        sd = (sum((y - mean) ** 2 for y in ys) / (len(ys) - 1)) ** 0.5 if len(ys) >= 2 else 0.0
+        y = min(1.0, max(MIN_YIELD, mean - z * sd))
+        if y < 1.0:
+            out[code] = round(y, 6)
+    return out
 
 
 @dataclass(frozen=True)
@@ -222,16 +275,25 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
     for f in rows.forecasts:
         forecasts.setdefault(f.item, []).append(ForecastBucket(f.start_date, f.end_date, f.quantity))
     orders: dict[str, list[OrderLine]] = {}
+    shipped: dict[str, float] = {}
     for o in rows.orders:
         k = _place(periods, o.due_date, f"order {o.number} ({o.item}, {o.quantity:g})", messages)
         if k is not None:
             orders.setdefault(o.item, []).append(OrderLine(k, o.quantity))
+            shipped[o.item] = shipped.get(o.item, 0.0) + o.shipped
     receipts: dict[str, list[float]] = {}
     for r in rows.receipts:
         k = _place(periods, r.due_date, f"scheduled receipt of {r.quantity:g} {r.item}", messages)
         if k is not None:
             receipts.setdefault(r.item, [0.0] * n)[k] += r.quantity
     on_hand = dict(rows.on_hand)
+    # A partly shipped order keeps its whole quantity (it consumes its period's forecast as a
+    # whole), and the units shipped against it, which have left on-hand, are netted as if still
+    # there: the order's demand is counted once, what is left to ship (they are due now or
+    # overdue, so they are the first demand the on-hand covers).
+    for item, q in shipped.items():
+        if q > 0:
+            on_hand[item] = on_hand.get(item, 0.0) + q
 
     products = [i for i in rows.items if i.kind is ItemKind.PRODUCT]
     if not products:
@@ -256,8 +318,12 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         if o.item not in product_codes:
             messages.append(f"order {o.number} is for {o.item}, which is not an end product: not planned")
 
+    item_costs: dict[str, dict[str, float]] = {}
+    if replan is not None and costs.inventory > 0:
+        item_costs = {code: {"inventory": costs.inventory * c} for code, c in material_content(rows.bom).items()
+                      if c != 1.0}
     plan_input = NetworkPlanInput(
-        snapshot=network_snapshot(rows), periods=n, demand=net,
+        snapshot=network_snapshot(rows), periods=n, demand=net, item_costs=item_costs,
         regular_min={k: tuple(v) for k, v in regular.items()},
         overtime_min={k: tuple(v) for k, v in overtime.items()},
         on_hand={k: v for k, v in on_hand.items() if k not in product_codes},
@@ -267,6 +333,28 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         replan=None if replan is None else replan_terms(replan, periods, messages),
     )
     return PlanningSnapshot(plan_input, gross, net, tuple(starts), tuple(messages), periods[0].seq)
+
+
+def material_content(bom: Sequence[BomEdge]) -> dict[str, float]:
+    """Units of purchased material in one unit of each item (rolled up the BOM; 1 for an item
+    without components). A re-plan holds stock at this many times the inventory cost per unit,
+    so that holding an assembly costs what holding its components costs: otherwise the plan
+    would assemble early only to count fewer units in stock (12 LED chips and a PCB held as one
+    strip), pulling production forward whenever material arrives early."""
+    children: dict[str, list[tuple[str, float]]] = {}
+    for e in bom:
+        children.setdefault(e.parent, []).append((e.child, e.qty))
+    memo: dict[str, float] = {}
+
+    def content(code: str, depth: int = 0) -> float:
+        if code not in memo:
+            if depth > len(bom) + 1:  # a cycle (the network check rejects it): count the item itself
+                return 1.0
+            kids = children.get(code, [])
+            memo[code] = sum(q * content(c, depth + 1) for c, q in kids) if kids else 1.0
+        return memo[code]
+
+    return {code: round(content(code), 9) for code in sorted({e.parent for e in bom} | {e.child for e in bom})}
 
 
 def replan_terms(replan: ReplanRows, periods: Sequence[PeriodRow], messages: list[str]) -> ReplanTerms:
@@ -306,4 +394,5 @@ def replan_terms(replan: ReplanRows, periods: Sequence[PeriodRow], messages: lis
         compare = sum(1 for p in periods if p.seq <= replan.previous_last_period)
     return ReplanTerms(frozen_periods=frozen, committed=committed,
                        in_process={k: tuple(v) for k, v in in_process.items()}, previous=previous,
-                       compare_periods=compare, nervousness_cost=replan.nervousness_cost)
+                       compare_periods=compare, nervousness_cost=replan.nervousness_cost,
+                       yields=dict(replan.yields))

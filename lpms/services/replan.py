@@ -29,7 +29,14 @@ from lpms.domain.errors import Infeasible, InvalidInput, LpmsError
 from lpms.domain.plant_time import current_period, plant_date
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
 from lpms.planning.network_plan import NetworkPlan, plan_priority, plan_weighted
-from lpms.planning.snapshot import PlanningSnapshot, ReplanRows, WorkOrderRow, build_plan_input
+from lpms.planning.snapshot import (
+    FinishedWorkOrder,
+    PlanningSnapshot,
+    ReplanRows,
+    WorkOrderRow,
+    build_plan_input,
+    planned_yields,
+)
 from lpms.planning.solver import SolverOptions
 from lpms.services import _checks
 from lpms.services.plan_runs import PlanRequest, solver_message
@@ -37,6 +44,7 @@ from lpms.services.release import approve_plan_run, release_work_orders
 from lpms.services.shop_floor_uow import ShopFloorUnitOfWork
 
 OPEN = (WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS)
+FINISHED = (WorkOrderStatus.COMPLETED, WorkOrderStatus.CLOSED)
 DIGITS = 6  # quantities are compared at the precision plans are printed with
 
 
@@ -48,6 +56,8 @@ class ReplanPolicy:
     nervousness_cost: float = 0.01  # per unit of change outside the fence
     auto_approve: bool = True  # approve and release at once (replan_auto_approve)
     timezone: str = "UTC"  # the plant's, for the current period
+    yield_window: int = 8  # periods of finished work orders the planned yield learns from (0: no allowance)
+    yield_z: float = 1.0  # the scrap allowance covers the mean scrap plus this many standard deviations
 
 
 @dataclass(frozen=True)
@@ -178,16 +188,22 @@ def list_replans(uow: ShopFloorUnitOfWork, *, limit: int = 100) -> list[ReplanRe
         return ReplanRepository(uow.session).latest(limit)  # type: ignore[attr-defined]
 
 
-def _work_order_rows(uow: ShopFloorUnitOfWork) -> tuple[WorkOrderRow, ...]:
+def _work_order_rows(uow: ShopFloorUnitOfWork) -> tuple[tuple[WorkOrderRow, ...], tuple[FinishedWorkOrder, ...]]:
+    """The open work orders as the re-plan counts them, and the finished (completed or
+    short-closed) ones the planned yield learns from."""
     rows = []
+    finished = []
     for wo in uow.work_orders.list():
+        if wo.status in FINISHED:
+            finished.append(FinishedWorkOrder(wo.interval, wo.start_period,
+                                              tuple((op.good, op.scrap) for op in wo.operations)))
         if wo.status not in OPEN:
             continue
         first = wo.operations[0] if wo.operations else None
         rows.append(WorkOrderRow(
             wo.number, wo.interval, wo.item, wo.start_period, wo.due_period, wo.quantity, wo.good, wo.scrap,
             first.good if first is not None else wo.good, first.scrap if first is not None else wo.scrap))
-    return tuple(rows)
+    return tuple(rows), tuple(finished)
 
 
 def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, options: SolverOptions, actor: str,
@@ -205,6 +221,8 @@ def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, optio
         raise InvalidInput(f"release fence: {policy.fence_periods} periods is negative")
     if not policy.nervousness_cost >= 0:
         raise InvalidInput(f"nervousness cost {policy.nervousness_cost!r} must not be negative")
+    if policy.yield_window < 0 or not policy.yield_z >= 0:
+        raise InvalidInput(f"planned yield: window {policy.yield_window} and z {policy.yield_z!r} must not be negative")
     started = time.perf_counter()
     with uow:
         repo = ReplanRepository(uow.session)  # type: ignore[attr-defined]  # the SQL unit of work's session
@@ -225,12 +243,16 @@ def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, optio
         frozen = tuple(sorted(p for p in uow.work_orders.released_periods() if p >= first))
         downtime = tuple((wc, p.seq, minutes) for p in calendar if p.seq >= first
                          for wc, minutes in sorted(uow.reports.downtime_minutes(p.seq).items()))
-        replan_rows = ReplanRows(first_period=first, frozen_periods=frozen, work_orders=_work_order_rows(uow),
+        open_rows, finished = _work_order_rows(uow)
+        yields = planned_yields(finished, first_period=first, window=policy.yield_window, z=policy.yield_z) \
+            if policy.yield_window > 0 else {}
+        replan_rows = ReplanRows(first_period=first, frozen_periods=frozen, work_orders=open_rows,
                                  previous=previous, previous_last_period=previous_last, downtime=downtime,
-                                 nervousness_cost=policy.nervousness_cost)
+                                 nervousness_cost=policy.nervousness_cost, yields=yields)
         parameters = {**request.parameters(), "replan": {"reason": why, "previous_run": previous_id,
                                                          "first_period": first, "frozen_periods": list(frozen),
-                                                         "nervousness_cost": policy.nervousness_cost}}
+                                                         "nervousness_cost": policy.nervousness_cost,
+                                                         "yields": yields}}
         run_id = uow.plan_runs.add(mode=request.mode, parameters=parameters, created_by=actor, created_at=now)
         uow.plan_runs.update(run_id, status=PlanRunStatus.RUNNING, started_at=now)
         replan_id = repo.add(plan_run_id=run_id, previous_run_id=previous_id, reason=why, first_period=first,

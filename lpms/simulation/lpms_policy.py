@@ -73,11 +73,13 @@ def _optional(module: str, name: str) -> Any:
 
 class LpmsPolicy:
     def __init__(self, plant: SimPlant, *, horizon: int = 12, static: bool = False, workdir: Path | None = None,
-                 fence: int = 2, check_ledger: bool = False, solver_threads: int = 1) -> None:
+                 fence: int = 2, check_ledger: bool = False, solver_threads: int = 1,
+                 purchase_safety_lead: int = 1) -> None:
         self.plant = plant
         self.horizon = horizon
         self.static = static
         self.fence = fence
+        self.safety_lead = purchase_safety_lead
         self.check_ledger = check_ledger
         self.name = "lpms-static" if static else "lpms"
         self.workdir = workdir
@@ -301,9 +303,10 @@ class LpmsPolicy:
         (not yet started) in their start period, the plan's interval starts after the fence."""
         H = self.horizon
         need: dict[str, list[float]] = {m: [0.0] * H for m in self.materials}
+        early = self.safety_lead  # a purchase is planned to arrive this many periods before its need
         for job in world.open_jobs():
             if job.key in self.jobs and job.started_at is None:
-                k = min(max(job.start - t, 0), H - 1)
+                k = min(max(job.start - t - early, 0), H - 1)
                 for c, q in job.kit.items():
                     if c in need:
                         need[c][k] += q * job.quantity
@@ -314,8 +317,8 @@ class LpmsPolicy:
             outputs = uow.work_orders.interval_output(approved[-1], range(released_until + 1, t + H + 1)) \
                 if approved else []
         for out in outputs:
-            k = out.period - 1 - t
-            if 0 <= k < H:
+            k = max(out.period - 1 - t - early, 0)
+            if k < H:
                 for c, q in self.inputs.get(out.interval, {}).items():
                     if c in need:
                         need[c][k] += q * out.quantity

@@ -46,6 +46,8 @@ class RunConfig:
     variability: str = "normal"
     seed: int = 1
     policy: str = "mrp+0"  # mrp+0, mrp+1, mrp+2, lpms, lpms-static
+    fence: int = 2  # LPMS: release fence in periods (the re-plan at t decides t+1; t was released at t-1)
+    purchase_safety_lead: int = 1  # LPMS: purchases planned to arrive this many periods before their need
 
 
 @dataclass
@@ -72,12 +74,14 @@ def expand_policies(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def make_policy(name: str, plant: SimPlant, horizon: int, workdir: Path | None) -> Policy:
+def make_policy(name: str, plant: SimPlant, horizon: int, workdir: Path | None, *, fence: int = 2,
+                purchase_safety_lead: int = 1) -> Policy:
     if name.startswith("mrp+"):
         return MrpPolicy(plant, int(name[4:]), horizon)
     from lpms.simulation.lpms_policy import LpmsPolicy
 
-    return LpmsPolicy(plant, horizon=horizon, static=name == "lpms-static", workdir=workdir)
+    return LpmsPolicy(plant, horizon=horizon, static=name == "lpms-static", workdir=workdir, fence=fence,
+                      purchase_safety_lead=purchase_safety_lead)
 
 
 def simulate(plant: SimPlant, scenario: Scenario, policy: Policy,
@@ -147,7 +151,8 @@ def run_one(config: RunConfig, plant: SimPlant | None = None, keep_world: bool =
     started = time.perf_counter()
     scenario = make_scenario(plant, VARIABILITY[config.variability], config.periods, config.horizon, config.seed)
     with tempfile.TemporaryDirectory(prefix="lpms-sim-", dir=workdir or _fast_tmp()) as tmp:
-        policy = make_policy(config.policy, plant, config.horizon, Path(tmp))
+        policy = make_policy(config.policy, plant, config.horizon, Path(tmp), fence=config.fence,
+                             purchase_safety_lead=config.purchase_safety_lead)
         world = simulate(plant, scenario, policy)
         stats = policy.close()
     m, series = measures(world, stats, config.warmup)

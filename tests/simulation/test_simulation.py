@@ -53,17 +53,33 @@ def test_deterministic_two_item_world_mrp_by_hand() -> None:
 
 
 def test_deterministic_two_item_world_lpms_by_hand() -> None:
-    # the same world under LPMS: the plan makes 10 P in every period from M bought just in time;
-    # every line ships on time, no P is left at period ends and M runs down to 0 and stays there
+    # the same world under LPMS without a purchase safety lead time: the plan makes 10 P in every
+    # period from M bought just in time; every line ships on time, no P is left at period ends
+    # and M runs down to 0 and stays there
     plant = two_item_plant()
-    result = run_one(RunConfig("two", periods=6, warmup=0, horizon=4, variability="none", seed=3, policy="lpms"),
-                     plant=plant, keep_world=True)
+    result = run_one(RunConfig("two", periods=6, warmup=0, horizon=4, variability="none", seed=3, policy="lpms",
+                               fence=2, purchase_safety_lead=0), plant=plant, keep_world=True)
     world = result.world
     assert world is not None
     assert result.measures["on_time"] == 1.0
     assert [r.inventory_units for r in world.records][2:] == [0.0] * 4
     assert [j.quantity for j in world.jobs] == [10.0] * 7  # one work order a period; the fence of 2
     assert result.stats.services["work_orders"] == 7  # releases period 7 in period 6
+
+
+def test_two_item_world_lpms_with_a_purchase_safety_lead_time_by_hand() -> None:
+    # the default: purchases are planned to arrive one period before their need, so each
+    # period's 10 M arrive a period early and 10 M are held at every period end (P still 0)
+    plant = two_item_plant()
+    result = run_one(RunConfig("two", periods=6, warmup=0, horizon=4, variability="none", seed=3, policy="lpms"),
+                     plant=plant, keep_world=True)
+    world = result.world
+    assert world is not None
+    assert result.measures["on_time"] == 1.0
+    assert [r.inventory_units for r in world.records] == [10.0] * 6
+    assert world.stock["M"] == 10.0 and world.stock["P"] == 0.0
+    assert all(p.quantity == 10.0 and p.arrival == p.ordered + 1 for p in world.purchases)
+    assert [p.ordered for p in world.purchases] == [0, 1, 2, 3, 4, 5]  # for periods 2..7, one ahead of need
 
 
 def test_mrp_explosion_three_levels_by_hand() -> None:

@@ -202,3 +202,39 @@ def test_cells_beyond_the_previous_horizon_and_in_frozen_periods_are_not_penalis
     assert_plan_honest(plan, inp)
     assert plan.objectives["nervousness"] == pytest.approx(moved(plan, prev, range(1, 4)), abs=1e-6)
     assert dataclasses.replace(terms, previous=None).compared(T).sum() == 0
+
+
+# ---------------------------------------------------------------- planned yield (scrap allowance)
+
+
+def test_a_planned_yield_starts_enough_to_make_up_the_expected_scrap() -> None:
+    # P and C have yield 0.8: 40 P arrive from 50 started, and those 50 draw 50 C, which take
+    # 62.5 C started; every start draws its full kit (scrap is lost after the kit is issued)
+    terms = ReplanTerms(yields={"I:P": 0.8, "I:C": 0.8})
+    inp = plant(demand_q=(0,) * T, on_hand={"C": 0.0}, replan=terms)
+    plan = plan_weighted(inp, OPTIONS)
+    assert_plan_honest(plan, inp)
+    assert plan.backlog["P"][-1] == pytest.approx(0)
+    p, c = plan.interval_production["I:P"], plan.interval_production["I:C"]
+    assert sum(p) == pytest.approx(sum(inp.demand["P"]) / 0.8)  # 240 P needed: 300 started
+    assert sum(c[:-1]) == pytest.approx(sum(p[1:]) / 0.8)  # C (lead time 1) covers P's kit with its own scrap
+    assert plan.load_min["W1"] == pytest.approx([3 * q for q in p])  # started units load the work center
+    without = plan_weighted(plant(demand_q=(0,) * T, on_hand={"C": 0.0}, replan=ReplanTerms()), OPTIONS)
+    assert sum(without.interval_production["I:P"]) == pytest.approx(240)
+
+
+def test_committed_work_arrives_at_its_yield() -> None:
+    # 100 P released in period 1 with yield 0.9 deliver 90: the 50 demanded there and 40 kept,
+    # which the plan uses before starting more
+    terms = ReplanTerms(frozen_periods=(0,), committed={"I:P": {0: 100.0}}, yields={"I:P": 0.9})
+    inp = plant(demand_p=(50, 40, 0, 0, 0, 0), demand_q=(0,) * T, on_hand={"C": 100.0}, replan=terms)
+    plan = plan_weighted(inp, OPTIONS)
+    assert_plan_honest(plan, inp)
+    assert plan.interval_production["I:P"] == pytest.approx([100, 0, 0, 0, 0, 0])
+    assert plan.inventory["P"][0] == pytest.approx(40) and plan.backlog["P"][-1] == pytest.approx(0)
+
+
+@pytest.mark.parametrize("y", [0.0, -0.1, 1.5, float("nan")])
+def test_a_planned_yield_outside_0_1_is_invalid_input(y: float) -> None:
+    with pytest.raises(NetworkError, match="planned yield"):
+        plan_weighted(plant(replan=ReplanTerms(yields={"I:P": y})), OPTIONS)
