@@ -291,9 +291,9 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
     # whole), and the units shipped against it, which have left on-hand, are netted as if still
     # there: the order's demand is counted once, what is left to ship (they are due now or
     # overdue, so they are the first demand the on-hand covers).
-    for item, q in shipped.items():
+    for code, q in shipped.items():
         if q > 0:
-            on_hand[item] = on_hand.get(item, 0.0) + q
+            on_hand[code] = on_hand.get(code, 0.0) + q
 
     products = [i for i in rows.items if i.kind is ItemKind.PRODUCT]
     if not products:
