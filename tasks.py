@@ -4,7 +4,7 @@
   demo          set up .venv from the lock file, then run `lpms demo` (SQLite under instance/)
   test          lint, the whole suite on SQLite, the database tests on PostgreSQL, then alembic check
   lint          ruff and mypy
-  bench NAME    a benchmark under bench/ (horizon, plan_scale)
+  bench NAME    a benchmark under bench/ (horizon, plan_scale, balance, process)
   lock          re-compile requirements.lock from setup.cfg's ranges (`lock --upgrade`: newest)
   test-latest   the suite against the newest versions setup.cfg allows (.venv-latest, no lock)
 

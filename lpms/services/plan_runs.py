@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from lpms.db.repositories import PlanRunRecord
 from lpms.domain.enums import BalanceOn, Objective, PlanMode, PlanRunStatus
 from lpms.domain.errors import Infeasible, InvalidInput, LpmsError
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
@@ -62,14 +63,25 @@ class PlanRunResult:
 
 
 def request_plan_run(uow: UnitOfWork, request: PlanRequest, *, actor: str, now: dt.datetime) -> int:
-    """Record a queued plan run and return its id."""
+    """Record a queued plan run and return its id (the jobs process executes it)."""
     with uow:
-        run_id = uow.plan_runs.add(mode=request.mode, parameters=request.parameters(), created_by=actor,
-                                   created_at=now)
-        uow.audit.add(actor=actor, action="request", entity="plan_run", entity_key=str(run_id), at=now,
-                      detail={"after": {"status": PlanRunStatus.QUEUED.value, **request.parameters()}})
+        run_id = _add(uow, request, actor=actor, now=now)
         uow.commit()
     return run_id
+
+
+def _add(uow: UnitOfWork, request: PlanRequest, *, actor: str, now: dt.datetime) -> int:
+    run_id = uow.plan_runs.add(mode=request.mode, parameters=request.parameters(), created_by=actor, created_at=now)
+    uow.audit.add(actor=actor, action="request", entity="plan_run", entity_key=str(run_id), at=now,
+                  detail={"after": {"status": PlanRunStatus.QUEUED.value, **request.parameters()}})
+    return run_id
+
+
+def _start(uow: UnitOfWork, run_id: int, now: dt.datetime) -> PlanRunRecord:
+    record = uow.plan_runs.get(run_id, lock=True)
+    check_transition("plan run", PLAN_RUN_TRANSITIONS, record.status, PlanRunStatus.RUNNING)
+    uow.plan_runs.update(run_id, status=PlanRunStatus.RUNNING, started_at=now)
+    return record
 
 
 def execute_plan_run(uow: UnitOfWork, run_id: int, *, options: SolverOptions, now: dt.datetime) -> PlanRunResult:
@@ -82,10 +94,13 @@ def execute_plan_run(uow: UnitOfWork, run_id: int, *, options: SolverOptions, no
     """
     started = time.perf_counter()
     with uow:
-        record = uow.plan_runs.get(run_id, lock=True)
-        check_transition("plan run", PLAN_RUN_TRANSITIONS, record.status, PlanRunStatus.RUNNING)
-        uow.plan_runs.update(run_id, status=PlanRunStatus.RUNNING, started_at=now)
+        record = _start(uow, run_id, now)
         uow.commit()
+    return _solve(uow, run_id, record, options=options, now=now, started=started)
+
+
+def _solve(uow: UnitOfWork, run_id: int, record: PlanRunRecord, *, options: SolverOptions, now: dt.datetime,
+           started: float) -> PlanRunResult:
     request = PlanRequest.from_parameters(record.parameters)
     snapshot: PlanningSnapshot | None = None
     try:
@@ -113,9 +128,15 @@ def execute_plan_run(uow: UnitOfWork, run_id: int, *, options: SolverOptions, no
 
 def run_plan(uow: UnitOfWork, request: PlanRequest, *, options: SolverOptions, actor: str,
              now: dt.datetime) -> PlanRunResult:
-    """Request and execute a plan run in one call (the CLI's ``lpms plan run``)."""
-    run_id = request_plan_run(uow, request, actor=actor, now=now)
-    return execute_plan_run(uow, run_id, options=options, now=now)
+    """Request and execute a plan run in one call (the CLI's ``lpms plan run``). The run is
+    recorded and marked running in one transaction, so a jobs process polling for queued runs
+    never takes it."""
+    started = time.perf_counter()
+    with uow:
+        run_id = _add(uow, request, actor=actor, now=now)
+        record = _start(uow, run_id, now)
+        uow.commit()
+    return _solve(uow, run_id, record, options=options, now=now, started=started)
 
 
 def solver_message(solver: dict[str, Any]) -> str:

@@ -40,8 +40,8 @@ def test_the_demo_runs_the_shop_floor_and_summarises_it(fresh_url: str, capsys: 
         s = uow.session
         assert [p for (p,) in s.execute(select(mp.KitSnapshot.period_seq).order_by(mp.KitSnapshot.period_seq))] == [1, 2, 3]
         assert s.scalar(select(func.count()).select_from(mp.FluctuationCheck)) == 1
-        assert s.scalar(select(func.count()).select_from(mp.DemandBaseline)) >= 1
-        assert s.scalar(select(func.count()).select_from(m.CompletionReport)) > 0
+        assert (s.scalar(select(func.count()).select_from(mp.DemandBaseline)) or 0) >= 1
+        assert (s.scalar(select(func.count()).select_from(m.CompletionReport)) or 0) > 0
         assert {p for (p,) in s.execute(select(m.PeriodRelease.period_seq))} == {1, 2, 3, 4, 5}
         statuses = dict(s.execute(select(m.PlanRun.id, m.PlanRun.status)).tuples().all())
         assert statuses[1] is PlanRunStatus.SUPERSEDED and statuses[2] is PlanRunStatus.APPROVED

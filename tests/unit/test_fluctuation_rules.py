@@ -16,7 +16,7 @@ BASE = DemandRecord({"SO-1": ["P", 30.0, "2026-12-03"], "SO-2": ["Q", 20.0, "202
 def test_thresholds_must_be_finite_non_negative_and_fractions_at_most_1() -> None:
     for bad in ({"behind_plan_units": -1}, {"downtime_min": float("inf")}, {"kit_rate": 1.5}, {"scrap_fraction": 2}):
         with pytest.raises(InvalidInput, match="fluctuation threshold"):
-            FluctuationThresholds(**bad)  # type: ignore[arg-type]
+            FluctuationThresholds(**bad)
 
 
 def test_the_fingerprint_ignores_order_of_insertion_and_sees_every_change() -> None:
