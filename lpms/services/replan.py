@@ -57,7 +57,7 @@ class ReplanPolicy:
     auto_approve: bool = True  # approve and release at once (replan_auto_approve)
     timezone: str = "UTC"  # the plant's, for the current period
     yield_window: int = 8  # periods of finished work orders the planned yield learns from (0: no allowance)
-    yield_z: float = 1.0  # the scrap allowance covers the mean scrap plus this many standard deviations
+    yield_z: float = 2.0  # the scrap allowance covers the mean scrap plus this many standard deviations
 
 
 @dataclass(frozen=True)
