@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Developer tasks, standard library only: `python3 tasks.py TASK [ARGS...]`.
 
-  demo          set up .venv from the lock file, then run `lpms demo` (SQLite under instance/)
+  demo          set up .venv from the lock file, run `lpms demo` (SQLite under instance/), then serve
+                it at http://127.0.0.1:8000 with the jobs process (Ctrl-C stops; --no-serve: demo only)
   test          lint, the whole suite on SQLite, the database tests on PostgreSQL, then alembic check
   lint          ruff and mypy
   bench NAME    a benchmark under bench/ (horizon, plan_scale, balance, process)
@@ -81,8 +82,17 @@ def _locked() -> list[str]:
 
 
 def demo(args: list[str]) -> None:
+    """`lpms demo` (load, plan, run the shop floor up to today), then serve it with the jobs
+    process beside it until Ctrl-C; `--no-serve` stops after the demo."""
+    serve = "--no-serve" not in args
+    args = [a for a in args if a != "--no-serve"]
     ensure_venv()
     run(BIN / "lpms", "demo", *args, quiet=True)
+    if serve:
+        try:
+            run(BIN / "lpms", "serve", "--demo", quiet=True)
+        except KeyboardInterrupt:  # Ctrl-C reached lpms serve too; it stops the server and the jobs process
+            say("stopped")
 
 
 def _suite(py: Path, lpms: Path, args: list[str]) -> None:
