@@ -74,12 +74,14 @@ def _optional(module: str, name: str) -> Any:
 class LpmsPolicy:
     def __init__(self, plant: SimPlant, *, horizon: int = 12, static: bool = False, workdir: Path | None = None,
                  fence: int = 2, check_ledger: bool = False, solver_threads: int = 1,
-                 purchase_safety_lead: int = 1) -> None:
+                 purchase_safety_lead: int = 1, rolling_calendar: bool = True) -> None:
         self.plant = plant
         self.horizon = horizon
         self.static = static
         self.fence = fence
         self.safety_lead = purchase_safety_lead
+        self.rolling = rolling_calendar
+        self._calendar_end = 0
         self.check_ledger = check_ledger
         self.name = "lpms-static" if static else "lpms"
         self.workdir = workdir
@@ -134,7 +136,14 @@ class LpmsPolicy:
         from lpms.services.csv_io import import_texts
 
         plant, sc = self.plant, world.scenario
-        n = sc.periods + sc.horizon
+        # a rolling calendar, as the plant keeps it (``extend_calendar`` every period): the horizon
+        # and the current period, and at least two rounds of the capacity pattern so that the
+        # extension finds it; forecasts are imported as periods are added
+        pattern = max([len(v) for v in plant.regular_min.values()] + [len(v) for v in plant.overtime_min.values()]
+                      + [1])
+        n = min(sc.periods + sc.horizon, max(self.horizon + 1, 2 * pattern)) if self.rolling else \
+            sc.periods + sc.horizon
+        self._calendar_end = n
         texts = {
             "items": _csv(["code", "kind", "unit", "lead_time_periods", "stocked", "safety_stock", "offset_rule",
                            "backward_window", "forward_window"],
@@ -151,13 +160,33 @@ class LpmsPolicy:
             "capacity": _csv(["work_center", "period", "regular_min", "overtime_min"],
                              [[w, t + 1, plant.regular(w, t), plant.overtime(w, t)]
                               for w in plant.work_centers for t in range(n)]),
-            "forecasts": _csv(["item", "start_date", "end_date", "quantity"],
-                              [[p, self.period_start(t), self.period_start(t) + dt.timedelta(days=plant.period_days - 1),
-                                round(float(sc.forecast[p][t]), 3)]
-                               for p in plant.products for t in range(n) if sc.forecast[p][t] > 0]),
+            "forecasts": self._forecasts(world, range(n)),
             "stock": _csv(["item", "on_hand"], [[c, q] for c, q in sorted(plant.on_hand.items()) if q > 0]),
         }
         import_texts(self.db.uow(), texts, actor=ACTOR, now=self.morning(0))
+
+    def _forecasts(self, world: World, periods: range) -> str:
+        sc, days = world.scenario, self.plant.period_days
+        return _csv(["item", "start_date", "end_date", "quantity"],
+                    [[p, self.period_start(t), self.period_start(t) + dt.timedelta(days=days - 1),
+                      round(float(sc.forecast[p][t]), 3)]
+                     for p in self.plant.products for t in periods if t < len(sc.forecast[p]) and sc.forecast[p][t] > 0])
+
+    def _roll_calendar(self, world: World, now: dt.datetime) -> None:
+        """The rolling horizon: ``extend_calendar`` keeps ``horizon`` periods ahead (repeating the
+        capacity pattern); the forecast of the periods added is imported."""
+        assert self.db is not None
+        from lpms.services.calendar import extend_calendar
+        from lpms.services.csv_io import import_texts
+
+        ext = extend_calendar(self.db.uow(), horizon_periods=self.horizon, timezone="UTC", actor=ACTOR, now=now)
+        if ext.added:
+            added = range(self._calendar_end, ext.last.seq)
+            self._calendar_end = ext.last.seq
+            text = self._forecasts(world, added)
+            if text.count("\n") > 1:
+                import_texts(self.db.uow(), {"forecasts": text}, actor=ACTOR, now=now)
+            self.counts["calendar_extensions"] += 1
 
     # --- the period ------------------------------------------------------------------
 
@@ -168,6 +197,8 @@ class LpmsPolicy:
 
         now = self.morning(t)
         log = world.logs[-1]
+        if self.rolling:
+            self._roll_calendar(world, now)
         for pur, qty in log.receipts:
             receive_stock(self.db.uow(), pur.item, qty, actor=ACTOR, now=now, reference=pur.key)
             self.counts["receipts"] += 1

@@ -3,6 +3,7 @@ explosion, the floor's invariants, and the LPMS policy on the real services."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -188,3 +189,31 @@ def test_summary_pairs_against_the_best_mrp() -> None:
     assert summary["best_mrp"] == "mrp+1"  # higher on-time rate than padding 0 here
     diff = summary["paired"]["lpms - mrp+1"]["on_time"]
     assert diff["mean"] == 0 and diff["n"] == 2
+
+
+def test_lpms_policy_keeps_a_rolling_calendar_and_learns_the_scrap_allowance() -> None:
+    # gen50 (constant capacity) starts with the horizon and the current period; every period the
+    # calendar is extended to keep 12 periods ahead and the added periods' forecast imported.
+    # After the first finished work orders the re-plans plan with yields below 1 (scrap is 2%
+    # per operation in the normal setting) and release more than the units the next step needs.
+    plant = load_plant("gen50")
+    from sqlalchemy import func, select
+
+    from lpms.db import models as m
+    from lpms.simulation.lpms_policy import LpmsPolicy
+
+    sc = make_scenario(plant, VARIABILITY["normal"], 5, 12, seed=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = LpmsPolicy(plant, workdir=Path(tmp))
+        simulate(plant, sc, policy)
+        assert policy.db is not None
+        with policy.db.uow() as uow:
+            periods = uow.session.scalar(select(func.max(m.Period.seq)))
+            last_forecast = uow.session.scalar(select(func.max(m.Forecast.end_date)))
+            params = [r.parameters for r in uow.session.scalars(select(m.PlanRun).order_by(m.PlanRun.id))]
+        stats = policy.close()
+    assert periods == 5 + 12  # period 5 (the last simulated) and 12 after it
+    assert last_forecast == policy.period_start(periods - 1) + dt.timedelta(days=6)
+    assert stats.services["calls_calendar_extensions"] == 4
+    yields = params[-1]["replan"]["yields"]
+    assert yields and all(0.5 <= y < 1 for y in yields.values())
