@@ -18,7 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy import Select, func, insert, literal, null, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from lpms.db import locks
@@ -62,6 +64,22 @@ class NewOperation:
     work_center: str
     run_min: float
     setup_min: float
+
+
+@dataclass(frozen=True)
+class NewWorkOrder:
+    """A work order to create (``WorkOrders.add_many``)."""
+
+    number: str
+    plan_run_id: int | None
+    item: str
+    interval: str
+    start_period: int
+    due_period: int
+    quantity: float
+    status: WorkOrderStatus
+    operations: Sequence[NewOperation]
+    components: Sequence[tuple[str, float]]
 
 
 @dataclass(frozen=True)
@@ -265,57 +283,103 @@ class WorkOrders:
                                          released_at=released_at))
 
     def count_in_period(self, period_seq: int) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(m.WorkOrder)
-                                       .where(m.WorkOrder.start_period_seq == period_seq)) or 0)
+        return self.counts_in_periods([period_seq]).get(period_seq, 0)
+
+    def counts_in_periods(self, period_seqs: Iterable[int]) -> dict[int, int]:
+        """Work orders per start period (the periods named; 0 when none), in one query."""
+        wanted = sorted(set(period_seqs))
+        result = dict.fromkeys(wanted, 0)
+        if wanted:
+            rows = self.session.execute(
+                select(m.WorkOrder.start_period_seq, func.count()).where(m.WorkOrder.start_period_seq.in_(wanted))
+                .group_by(m.WorkOrder.start_period_seq)).tuples()
+            result.update({int(seq): int(n) for seq, n in rows})
+        return result
 
     def add(self, *, number: str, plan_run_id: int | None, item: str, interval: str, start_period: int,
             due_period: int, quantity: float, status: WorkOrderStatus, operations: Sequence[NewOperation],
             components: Sequence[tuple[str, float]], created_by: str, now: dt.datetime) -> int:
+        new = NewWorkOrder(number, plan_run_id, item, interval, start_period, due_period, quantity, status,
+                           operations, components)
+        return self.add_many([new], created_by=created_by, now=now)[0].id
+
+    def add_many(self, orders: Sequence[NewWorkOrder], *, created_by: str, now: dt.datetime) -> list[WorkOrderRecord]:
+        """Create work orders with their operations and components: three multi-row inserts in
+        all (work orders with RETURNING ids, then operations, then components), whatever their
+        number. Returns the new orders as records, in the order given."""
+        if not orders:
+            return []
         s = self.session
-        codes = {item, *(o.item for o in operations), *(c for c, _ in components)}
-        if not codes <= self._item_id.keys() or not {o.work_center for o in operations} <= self._wc_id.keys():
+        codes = {c for o in orders for c in (o.item, *(op.item for op in o.operations), *(c for c, _ in o.components))}
+        wcs = {op.work_center for o in orders for op in o.operations}
+        if not codes <= self._item_id.keys() or not wcs <= self._wc_id.keys():
             self._item_id = dict(s.execute(select(m.Item.code, m.Item.id)).tuples().all())
             self._wc_id = dict(s.execute(select(m.WorkCenter.code, m.WorkCenter.id)).tuples().all())
         item_id, wc_id = self._item_id, self._wc_id
-        wo = m.WorkOrder(number=number, plan_run_id=plan_run_id, item_id=item_id[item], interval_code=interval,
-                         start_period_seq=start_period, due_period_seq=due_period, quantity=quantity, good_qty=0.0,
-                         scrap_qty=0.0, status=status, priority=0, version=1, created_by=created_by, created_at=now,
-                         updated_at=now)
-        wo.operations = [m.WorkOrderOperation(seq=o.seq, item_id=item_id[o.item], routing_seq=o.routing_seq,
-                                              work_center_id=wc_id[o.work_center], run_min=o.run_min,
-                                              setup_min=o.setup_min, good_qty=0.0, scrap_qty=0.0) for o in operations]
-        wo.components = [m.WorkOrderComponent(item_id=item_id[code], qty_per=q) for code, q in components]
-        s.add(wo)
-        s.flush()
-        return wo.id
+        missing = sorted(codes - item_id.keys()) + sorted(wcs - wc_id.keys())
+        if missing:
+            raise NotFound(f"item or work center {', '.join(missing)} does not exist")
+        ids = s.execute(
+            insert(m.WorkOrder).returning(m.WorkOrder.id, sort_by_parameter_order=True),
+            [{"number": o.number, "plan_run_id": o.plan_run_id, "item_id": item_id[o.item],
+              "interval_code": o.interval, "start_period_seq": o.start_period, "due_period_seq": o.due_period,
+              "quantity": o.quantity, "good_qty": 0.0, "scrap_qty": 0.0, "status": o.status, "priority": 0,
+              "version": 1, "close_reason": None, "created_by": created_by, "created_at": now, "updated_at": now,
+              "finished_at": None} for o in orders]).scalars().all()
+        ops = [{"work_order_id": wo_id, "seq": op.seq, "item_id": item_id[op.item], "routing_seq": op.routing_seq,
+                "work_center_id": wc_id[op.work_center], "run_min": op.run_min, "setup_min": op.setup_min,
+                "good_qty": 0.0, "scrap_qty": 0.0} for wo_id, o in zip(ids, orders, strict=True) for op in o.operations]
+        comps = [{"work_order_id": wo_id, "item_id": item_id[code], "qty_per": q}
+                 for wo_id, o in zip(ids, orders, strict=True) for code, q in o.components]
+        if ops:
+            s.execute(insert(m.WorkOrderOperation), ops)
+        if comps:
+            s.execute(insert(m.WorkOrderComponent), comps)
+        return [WorkOrderRecord(
+            wo_id, o.number, o.plan_run_id, o.item, o.interval, o.start_period, o.due_period, o.quantity, 0.0, 0.0,
+            o.status, 0, 1, None, created_by, now, now, None,
+            tuple(OperationRecord(op.seq, op.item, op.routing_seq, op.work_center, op.run_min, op.setup_min, 0.0, 0.0)
+                  for op in o.operations),
+            tuple(ComponentRecord(code, q) for code, q in o.components)) for wo_id, o in zip(ids, orders, strict=True)]
 
     def get(self, number: str, *, lock: bool = False) -> WorkOrderRecord:
-        """The work order; ``lock`` holds its row until commit (PostgreSQL). Raises NotFound."""
+        """The work order; ``lock`` holds its row until commit (PostgreSQL). Raises NotFound.
+
+        Two statements: the order's row (locked first), then its operations and components
+        together. They must stay two: a statement that waits for the row lock reads the other
+        tables as they were when it started, so the operations' totals are read only once the
+        lock is held."""
         s = self.session
-        stmt = (select(m.WorkOrder, m.Item.code).join(m.Item, m.Item.id == m.WorkOrder.item_id)
-                .where(m.WorkOrder.number == number))
+        w = m.WorkOrder
+        stmt = (select(w.id, w.number, w.plan_run_id, m.Item.code, w.interval_code, w.start_period_seq,
+                       w.due_period_seq, w.quantity, w.good_qty, w.scrap_qty, w.status, w.priority, w.version,
+                       w.close_reason, w.created_by, w.created_at, w.updated_at, w.finished_at)
+                .join(m.Item, m.Item.id == w.item_id).where(w.number == number))
         if lock:
-            # a locked read must see the row as committed by the transaction it waited for
-            stmt = _row_lock(stmt, s, of=m.WorkOrder).execution_options(populate_existing=True)
+            stmt = _row_lock(stmt, s, of=w)
         found = s.execute(stmt).first()
         if found is None:
             raise NotFound(f"work order {number} does not exist")
-        wo, item = found
-        ops = s.execute(
-            select(m.WorkOrderOperation.seq, m.Item.code, m.WorkOrderOperation.routing_seq, m.WorkCenter.code,
-                   m.WorkOrderOperation.run_min, m.WorkOrderOperation.setup_min, m.WorkOrderOperation.good_qty,
-                   m.WorkOrderOperation.scrap_qty)
-            .join(m.Item, m.Item.id == m.WorkOrderOperation.item_id)
-            .join(m.WorkCenter, m.WorkCenter.id == m.WorkOrderOperation.work_center_id)
-            .where(m.WorkOrderOperation.work_order_id == wo.id).order_by(m.WorkOrderOperation.seq)).tuples()
-        comps = s.execute(
-            select(m.Item.code, m.WorkOrderComponent.qty_per).join(m.Item, m.Item.id == m.WorkOrderComponent.item_id)
-            .where(m.WorkOrderComponent.work_order_id == wo.id).order_by(m.WorkOrderComponent.id)).tuples()
-        return WorkOrderRecord(
-            wo.id, wo.number, wo.plan_run_id, item, wo.interval_code, wo.start_period_seq, wo.due_period_seq,
-            wo.quantity, wo.good_qty, wo.scrap_qty, wo.status, wo.priority, wo.version, wo.close_reason,
-            wo.created_by, wo.created_at, wo.updated_at, wo.finished_at,
-            tuple(OperationRecord(*row) for row in ops), tuple(ComponentRecord(*row) for row in comps))
+        wo_id = found[0]
+        o, op_item, comp_item, c = (aliased(m.WorkOrderOperation), aliased(m.Item), aliased(m.Item),
+                                    aliased(m.WorkOrderComponent))
+        # one row per operation (component columns NULL) and one per component (operation columns NULL)
+        op_rows = (select(literal(0).label("kind"), o.seq, op_item.code, o.routing_seq, m.WorkCenter.code.label("wc"),
+                          o.run_min, o.setup_min, o.good_qty, o.scrap_qty, literal(0).label("cid"))
+                   .join(op_item, op_item.id == o.item_id).join(m.WorkCenter, m.WorkCenter.id == o.work_center_id)
+                   .where(o.work_order_id == wo_id))
+        comp_rows = (select(literal(1), null(), comp_item.code, null(), null(), c.qty_per, null(), null(), null(),
+                            c.id)
+                     .join(comp_item, comp_item.id == c.item_id).where(c.work_order_id == wo_id))
+        both = union_all(op_rows, comp_rows).subquery()
+        rows = s.execute(select(both).order_by(both.c.kind, both.c.seq, both.c.cid)).tuples().all()
+        ops = tuple(OperationRecord(int(r[1]), r[2], int(r[3]), r[4], float(r[5]), float(r[6]), float(r[7]),
+                                    float(r[8])) for r in rows if r[0] == 0)
+        comps = tuple(ComponentRecord(r[2], float(r[5])) for r in rows if r[0] == 1)
+        (_, num, run, item, interval, start, due, qty, good, scrap, status, priority, version, reason, by, created,
+         updated, finished) = found
+        return WorkOrderRecord(wo_id, num, run, item, interval, start, due, qty, good, scrap, status, priority, version,
+                               reason, by, created, updated, finished, ops, comps)
 
     def list(self, *, status: WorkOrderStatus | None = None, work_center: str | None = None) -> list[WorkOrderRecord]:
         """Work orders by start period and number, optionally of one status or with an operation
@@ -353,15 +417,15 @@ class WorkOrders:
 
     def update(self, work_order_id: int, *, now: dt.datetime, **fields: Any) -> None:
         """Set good_qty, scrap_qty, status, close_reason or finished_at; adds 1 to the version."""
-        wo = self.session.get(m.WorkOrder, work_order_id)
-        if wo is None:
-            raise NotFound(f"work order id {work_order_id} does not exist")
-        for name, value in fields.items():
+        for name in fields:
             if name not in ("good_qty", "scrap_qty", "status", "close_reason", "finished_at"):
                 raise AttributeError(name)
-            setattr(wo, name, value)
-        wo.version += 1
-        wo.updated_at = now
+        done = self.session.execute(
+            update(m.WorkOrder).where(m.WorkOrder.id == work_order_id)
+            .values(version=m.WorkOrder.version + 1, updated_at=now, **fields)
+            .execution_options(synchronize_session=False))
+        if getattr(done, "rowcount", 1) != 1:
+            raise NotFound(f"work order id {work_order_id} does not exist")
 
     def set_operation(self, work_order_id: int, seq: int, *, good: float, scrap: float) -> None:
         done = self.session.execute(
@@ -418,12 +482,38 @@ class ShopReports:
     def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
                        good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
                        corrects: CompletionRecord | None = None, note: str = "") -> CompletionRecord:
-        row = m.CompletionReport(client_key=client_key, work_order_id=work_order_id, operation_seq=operation_seq,
-                                 good_qty=good, scrap_qty=scrap, corrects_id=corrects.id if corrects else None,
-                                 reported_by=reported_by, reported_at=reported_at, note=note)
-        self.session.add(row)
-        self.session.flush()
-        return self._completion(row, work_order, corrects.client_key if corrects else None)
+        record = self.add_completion_if_new(client_key=client_key, work_order_id=work_order_id, work_order=work_order,
+                                            operation_seq=operation_seq, good=good, scrap=scrap,
+                                            reported_by=reported_by, reported_at=reported_at, corrects=corrects,
+                                            note=note, skip_existing=False)
+        assert record is not None
+        return record
+
+    def add_completion_if_new(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
+                              good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
+                              corrects: CompletionRecord | None = None, note: str = "",
+                              skip_existing: bool = True) -> CompletionRecord | None:
+        """Insert a report in one statement; None when ``skip_existing`` and a report with the key
+        exists (``INSERT ... ON CONFLICT (client_key) DO NOTHING``: a transaction inserting the
+        same key that has not committed yet is waited for)."""
+        values = {"client_key": client_key, "work_order_id": work_order_id, "operation_seq": operation_seq,
+                  "good_qty": good, "scrap_qty": scrap, "corrects_id": corrects.id if corrects else None,
+                  "reported_by": reported_by, "reported_at": reported_at, "note": note}
+        dialect = _dialect(self.session)
+        if skip_existing and dialect == "postgresql":
+            stmt: Any = pg_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
+                index_elements=[m.CompletionReport.client_key])
+        elif skip_existing and dialect == "sqlite":
+            stmt = sqlite_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
+                index_elements=[m.CompletionReport.client_key])
+        else:
+            stmt = insert(m.CompletionReport).values(values)
+        report_id = self.session.execute(stmt.returning(m.CompletionReport.id)).scalar()
+        if report_id is None:
+            return None
+        return CompletionRecord(int(report_id), client_key, work_order, operation_seq, good, scrap,
+                                corrects.id if corrects else None, reported_by, reported_at, note,
+                                corrects.client_key if corrects else None)
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]:
         stmt = self._select().order_by(m.CompletionReport.id)
@@ -526,23 +616,14 @@ class StockLedger:
                               round(opening.get(c, 0.0) + moved.get(c, 0.0), 9) + 0.0) for c in names}
 
     def lock_on_hand(self, codes: Iterable[str]) -> dict[str, float]:
-        """Hold the item rows (in id order) until commit and give their on-hand, in one
-        statement: ``item_ids(codes, lock=True)`` and ``on_hand(codes)`` together. Raises NotFound."""
+        """Hold the item rows (in id order) until commit, then give their on-hand. Two statements
+        on purpose: a statement that waits for a row lock reads the ledger as it was when it
+        started (READ COMMITTED), so on-hand is read only once the locks are held. Raises NotFound."""
         wanted = sorted(set(codes))
         if not wanted:
             return {}
-        opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
-        moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
-        stmt = _row_lock(select(m.Item.id, m.Item.code, opening, moved).where(m.Item.code.in_(wanted))
-                         .order_by(m.Item.id), self.session, of=m.Item)
-        result: dict[str, float] = {}
-        for item_id, code, start, delta in self.session.execute(stmt).tuples():
-            self._ids[code] = item_id
-            result[code] = round(float(start or 0.0) + float(delta or 0.0), 9) + 0.0
-        missing = [c for c in wanted if c not in result]
-        if missing:
-            raise NotFound(f"item {', '.join(missing)} does not exist")
-        return result
+        self.item_ids(wanted, lock=True)
+        return self.on_hand(wanted)
 
     def add_moves(self, moves: Sequence[tuple[str, StockMoveKind, float]], *, posted_by: str, posted_at: dt.datetime,
                   work_order_id: int | None = None, completion_report_id: int | None = None) -> None:

@@ -20,7 +20,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from lpms.db.shop_floor import NewOperation, WorkOrderRecord
+from lpms.db.shop_floor import NewOperation, NewWorkOrder, WorkOrderRecord
 from lpms.domain.enums import PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import Conflict, InvalidInput, NotFound
 from lpms.domain.plant_time import current_period, plant_date
@@ -123,7 +123,8 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
             division = divide(build_graph(network_snapshot(uow.planning.load_rows())))
             intervals = {iv.code: iv for iv in division.intervals}
             units = uow.work_orders.units(out.head for out in output)
-            counter: dict[int, int] = {}
+            counter = uow.work_orders.counts_in_periods(out.period for out in output)
+            new: list[NewWorkOrder] = []
             for out in output:  # by period, then interval code
                 iv = intervals.get(out.interval)
                 if iv is None:
@@ -132,17 +133,15 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
                 quantity = release_quantity(out.quantity, units.get(out.head, ""))
                 if quantity <= 0:
                     continue
-                n = counter.get(out.period, uow.work_orders.count_in_period(out.period)) + 1
-                counter[out.period] = n
-                number = work_order_number(out.period, n)
-                uow.work_orders.add(
-                    number=number, plan_run_id=run_id, item=iv.head, interval=iv.code, start_period=out.period,
-                    due_period=out.period + iv.lead_time, quantity=quantity, status=WorkOrderStatus.RELEASED,
-                    operations=chain_operations(division, iv.code), components=sorted(iv.inputs.items()),
-                    created_by=actor, now=now)
-                record = uow.work_orders.get(number)
-                created.append(record)
-                uow.audit.add(actor=actor, action="release", entity="work_order", entity_key=number, at=now,
+                counter[out.period] += 1
+                new.append(NewWorkOrder(
+                    number=work_order_number(out.period, counter[out.period]), plan_run_id=run_id, item=iv.head,
+                    interval=iv.code, start_period=out.period, due_period=out.period + iv.lead_time,
+                    quantity=quantity, status=WorkOrderStatus.RELEASED, operations=chain_operations(division, iv.code),
+                    components=sorted(iv.inputs.items())))
+            created = uow.work_orders.add_many(new, created_by=actor, now=now)  # three inserts for all of them
+            for record in created:
+                uow.audit.add(actor=actor, action="release", entity="work_order", entity_key=record.number, at=now,
                               detail={"after": {"status": record.status.value, "item": record.item,
                                                 "interval": record.interval, "quantity": record.quantity,
                                                 "start_period": record.start_period,

@@ -91,16 +91,22 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
         raise InvalidInput(f"over-completion tolerance {tolerance!r} is not a fraction between 0 and 1")
     by = _checks.text(reported_by or actor, "reported by", max_len=64, required=True)
     with uow:
-        uow.locks.begin(f"lpms.report:{key}", timeout=lock_timeout, busy_message=BUSY_MESSAGE)
+        uow.locks.begin(None, timeout=lock_timeout, busy_message=BUSY_MESSAGE)
         existing = uow.reports.completion_by_key(key)
         if existing is not None:
-            if (existing.corrects_id is not None or existing.work_order != work_order
-                    or existing.operation_seq != operation_seq or not _same(existing.good, good)
-                    or not _same(existing.scrap, scrap)):
-                raise Conflict(f"client key {key} was used for another report "
-                               f"({_describe(uow, existing)}); a new report needs a new key")
-            return _replay(uow, existing)
+            return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
         wo = uow.work_orders.get(work_order, lock=True)
+        # the key is claimed by the insert itself (ON CONFLICT DO NOTHING): a send of the same key
+        # that committed while this one waited for the work order wins, and this one replays it;
+        # the report is checked below and rolled back with everything else when it is refused
+        report = uow.reports.add_completion_if_new(client_key=key, work_order_id=wo.id, work_order=wo.number,
+                                                   operation_seq=operation_seq, good=good, scrap=scrap,
+                                                   reported_by=by, reported_at=now)
+        if report is None:
+            existing = uow.reports.completion_by_key(key)
+            if existing is None:  # pragma: no cover - the insert found the key, so it is there
+                raise Conflict(f"client key {key} is being used by another report; try again")
+            return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
         if wo.status not in REPORTABLE:
             raise Conflict(f"work order {work_order} is {wo.status.value}: it takes no more reports")
         ops = list(wo.operations)
@@ -122,19 +128,18 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
                 f"units, the order is for {fmt(wo.quantity)} ({allowed}); {fmt(max(limit - op.good, 0))} more can be "
                 f"reported")
         issues = [(c.item, _r((good + scrap) * c.qty_per)) for c in wo.components] if k == 0 else []
-        _take(uow, issues, allow_negative=allow_negative_stock,
-              what=f"work order {work_order} operation {operation_seq}")
-        report = uow.reports.add_completion(client_key=key, work_order_id=wo.id, work_order=wo.number,
-                                            operation_seq=operation_seq,
-                                            good=good, scrap=scrap, reported_by=by, reported_at=now)
         output = good if k == len(ops) - 1 else 0.0
-        _post(uow, wo, report, issues, output, actor=actor, now=now)
         after = _apply(uow, wo, op, op_good, op_scrap, now=now)
         uow.audit.add(actor=actor, action="report", entity="completion_report", entity_key=key, at=now,
                       detail={"work_order": work_order, "operation": operation_seq, "good": good, "scrap": scrap,
                               "reported_by": by, "issued": dict(issues), "output": output,
                               "before": {"status": wo.status.value, "good": wo.good, "scrap": wo.scrap},
                               "after": {"status": after.status.value, "good": after.good, "scrap": after.scrap}})
+        # stock last: the component rows other work orders share stay locked only for the moves
+        # and the commit
+        _take(uow, issues, allow_negative=allow_negative_stock,
+              what=f"work order {work_order} operation {operation_seq}")
+        _post(uow, wo, report, issues, output, actor=actor, now=now)
         uow.commit()
     return CompletionResult(report, after, tuple(issues), output, False)
 
@@ -250,6 +255,17 @@ def list_completions(uow: ShopFloorUnitOfWork, work_order: str | None = None) ->
 
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= _checks.EPS * max(1.0, abs(a), abs(b))
+
+
+def _replay_or_conflict(uow: ShopFloorUnitOfWork, existing: CompletionRecord, work_order: str, operation_seq: int,
+                        good: float, scrap: float) -> CompletionResult:
+    """The key was reported before: the original report when the payload is the same, else Conflict."""
+    if (existing.corrects_id is not None or existing.work_order != work_order
+            or existing.operation_seq != operation_seq or not _same(existing.good, good)
+            or not _same(existing.scrap, scrap)):
+        raise Conflict(f"client key {existing.client_key} was used for another report "
+                       f"({_describe(uow, existing)}); a new report needs a new key")
+    return _replay(uow, existing)
 
 
 def _describe(uow: ShopFloorUnitOfWork, report: CompletionRecord) -> str:

@@ -12,6 +12,7 @@ from lpms.db.shop_floor import (
     DowntimeRecord,
     IntervalOutput,
     NewOperation,
+    NewWorkOrder,
     OrderRecord,
     StockLevel,
     StockMoveRecord,
@@ -44,9 +45,13 @@ class WorkOrdersPort(Protocol):
 
     def count_in_period(self, period_seq: int) -> int: ...
 
+    def counts_in_periods(self, period_seqs: Iterable[int]) -> dict[int, int]: ...
+
     def add(self, *, number: str, plan_run_id: int | None, item: str, interval: str, start_period: int,
             due_period: int, quantity: float, status: WorkOrderStatus, operations: Sequence[NewOperation],
             components: Sequence[tuple[str, float]], created_by: str, now: dt.datetime) -> int: ...
+
+    def add_many(self, orders: Sequence[NewWorkOrder], *, created_by: str, now: dt.datetime) -> list[WorkOrderRecord]: ...
 
     def get(self, number: str, *, lock: bool = False) -> WorkOrderRecord: ...
 
@@ -72,6 +77,11 @@ class ShopReportsPort(Protocol):
     def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
                        good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
                        corrects: CompletionRecord | None = None, note: str = "") -> CompletionRecord: ...
+
+    def add_completion_if_new(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
+                              good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
+                              corrects: CompletionRecord | None = None, note: str = "",
+                              skip_existing: bool = True) -> CompletionRecord | None: ...
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]: ...
 
