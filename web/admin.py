@@ -14,7 +14,7 @@ from lpms.domain.errors import InvalidInput, LpmsError
 from lpms.services import users
 from web import queries
 from web.context import now, uow
-from web.security import actor, roles
+from web.security import actor, roles, token_cache
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [r.value for r in Role]
@@ -88,6 +88,7 @@ def update_user(username: str) -> Any:
         try:
             users.update_user(uow(), username, role=form.role.data, active=bool(form.active.data), actor=actor(),
                               now=now())
+            token_cache().clear()
         except LpmsError as exc:
             flash(str(exc), "error")
         else:
@@ -134,6 +135,7 @@ def revoke_token(token_id: int) -> Any:
     if PlainForm().validate_on_submit():
         try:
             users.revoke_token(uow(), token_id, actor=actor(), now=now())
+            token_cache().clear()
         except LpmsError as exc:
             flash(str(exc), "error")
         else:

@@ -7,12 +7,14 @@ fails for a route that does neither or that lets a role through it does not decl
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -66,12 +68,57 @@ def is_api_request() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
+class TokenCache:
+    """Tokens checked in the last ``seconds`` (by digest): an API client posting reports does not
+    pay a database round trip per request for its token. A revoke or user change made on the admin
+    screens clears it at once; one made elsewhere (``lpms users revoke``, another server process)
+    takes effect within ``seconds``. Only valid tokens are kept; 0 seconds checks every request."""
+
+    def __init__(self, seconds: float, size: int = 1024) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: dict[str, tuple[float, users.UserRecord]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, secret: str) -> users.UserRecord | None:
+        if self.seconds <= 0:
+            return users.user_for_token(uow(), secret)
+        digest = users.token_digest(secret)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        user = users.user_for_token(uow(), secret)
+        with self._lock:
+            if user is None:
+                self._entries.pop(digest, None)
+            else:
+                if len(self._entries) >= self.size:
+                    self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                    if len(self._entries) >= self.size:
+                        self._entries.clear()
+                self._entries[digest] = (now + self.seconds, user)
+        return user
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def token_cache() -> TokenCache:
+    return current_app.extensions["lpms_tokens"]  # type: ignore[no-any-return]  # set by create_app
+
+
 def api_user() -> users.UserRecord | None:
-    """The user of the request's bearer token (None: no or no valid token). Cached per request."""
+    """The user of the request's bearer token (None: no or no valid token). Cached per request
+    and, for valid tokens, for a few seconds across requests (TokenCache)."""
     if "api_user" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.api_user = users.user_for_token(uow(), token.strip()) if scheme.lower() == "bearer" and token else None
+        token = token.strip()
+        g.api_user = (token_cache().get(token) if scheme.lower() == "bearer" and token
+                      and token.startswith(users.TOKEN_PREFIX) and len(token) <= 128 else None)
     return g.api_user  # type: ignore[no-any-return]  # set just above
 
 
