@@ -214,7 +214,7 @@ def check_database(url: str, plan: list[list[Report]]) -> dict[str, Any]:
               if abs(good - sent.get((number, seq), 0.0)) > 1e-6]
     return {"keys": len(keys), "rows": sum(stored.values()), "lost": lost, "doubled": doubled,
             "operations": len(ops), "good_not_sum_of_reports": len(mismatch), "good_not_what_was_sent": len(unsent),
-            "examples": (mismatch + unsent)[:5]}  # type: ignore[operator]  # both lists of tuples
+            "examples": (mismatch + unsent)[:5]}
 
 
 def main(argv: list[str]) -> int:
