@@ -172,7 +172,8 @@ def planned_yields(finished: Sequence[FinishedWorkOrder], *, first_period: int, 
     """The planned yield per interval: the share of the units a work order starts that arrive
     good, learned from the work orders finished recently (started in the ``window`` periods
     before ``first_period``). It is the started-units-weighted mean yield less ``z`` times the
-    work orders' yields' sample standard deviation about that mean (a scrap allowance that also
+    work orders' yields' standard deviation about that mean (weighted by units started, with the
+    n / (n - 1) sample correction) (a scrap allowance that also
     covers a worse than average week, so that the kit of the next step is complete), within
     [MIN_YIELD, 1]. Intervals without a finished work
     order in the window have none (yield 1)."""
@@ -185,7 +186,10 @@ def planned_yields(finished: Sequence[FinishedWorkOrder], *, first_period: int, 
         ys = [w.yield_ for w in wos]
         weights = [w.started for w in wos]
         mean = sum(y * k for y, k in zip(ys, weights)) / sum(weights)
-        sd = (sum((y - mean) ** 2 for y in ys) / (len(ys) - 1)) ** 0.5 if len(ys) >= 2 else 0.0
+        # weighted by units started: a work order of 3 pieces with one scrapped is one unit of evidence
+        n = len(ys)
+        sd = (sum(k * (y - mean) ** 2 for y, k in zip(ys, weights)) / sum(weights) * n / (n - 1)) ** 0.5 \
+            if n >= 2 else 0.0
         y = min(1.0, max(MIN_YIELD, mean - z * sd))
         if y < 1.0:
             out[code] = round(y, 6)
@@ -320,7 +324,7 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
 
     item_costs: dict[str, dict[str, float]] = {}
     if replan is not None and costs.inventory > 0:
-        item_costs = {code: {"inventory": costs.inventory * c} for code, c in material_content(rows.bom).items()
+        item_costs = {code: {"inventory": costs.inventory * c} for code, c in material_content(rows.bom, dict(replan.yields)).items()
                       if c != 1.0}
     plan_input = NetworkPlanInput(
         snapshot=network_snapshot(rows), periods=n, demand=net, item_costs=item_costs,
@@ -335,12 +339,14 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
     return PlanningSnapshot(plan_input, gross, net, tuple(starts), tuple(messages), periods[0].seq)
 
 
-def material_content(bom: Sequence[BomEdge]) -> dict[str, float]:
+def material_content(bom: Sequence[BomEdge], yields: dict[str, float] | None = None) -> dict[str, float]:
     """Units of purchased material in one unit of each item (rolled up the BOM; 1 for an item
     without components). A re-plan holds stock at this many times the inventory cost per unit,
     so that holding an assembly costs what holding its components costs: otherwise the plan
     would assemble early only to count fewer units in stock (12 LED chips and a PCB held as one
-    strip), pulling production forward whenever material arrives early."""
+    strip), pulling production forward whenever material arrives early. With ``yields``
+    (interval ``I:<head>`` -> planned yield) a head holds its components' content divided by its
+    yield: value is kept through a step, so that scrapping units early never saves holding cost."""
     children: dict[str, list[tuple[str, float]]] = {}
     for e in bom:
         children.setdefault(e.parent, []).append((e.child, e.qty))
@@ -351,7 +357,8 @@ def material_content(bom: Sequence[BomEdge]) -> dict[str, float]:
             if depth > len(bom) + 1:  # a cycle (the network check rejects it): count the item itself
                 return 1.0
             kids = children.get(code, [])
-            memo[code] = sum(q * content(c, depth + 1) for c, q in kids) if kids else 1.0
+            y = (yields or {}).get(f"I:{code}", 1.0)
+            memo[code] = sum(q * content(c, depth + 1) for c, q in kids) / y if kids else 1.0
         return memo[code]
 
     return {code: round(content(code), 9) for code in sorted({e.parent for e in bom} | {e.child for e in bom})}

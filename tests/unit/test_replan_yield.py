@@ -21,11 +21,12 @@ def test_a_work_orders_yield_is_the_product_of_its_operations_yields() -> None:
 
 def test_planned_yield_is_the_weighted_mean_less_z_standard_deviations() -> None:
     finished = [wo("I:A", 3, (95, 5)), wo("I:A", 4, (270, 30)), wo("I:B", 4, (100, 0))]
-    # weighted mean (95 + 270) / 400 = 0.9125; yields 0.95 and 0.90 deviate from it by 0.0375
-    # and 0.0125: sample standard deviation about the mean sqrt(0.0015625 / 1) = 0.0395285
+    # weighted mean (95 + 270) / 400 = 0.9125; yields 0.95 (100 started) and 0.90 (300) deviate
+    # from it by 0.0375 and 0.0125: weighted variance (100 * 0.0375^2 + 300 * 0.0125^2) / 400 =
+    # 0.00046875, times n / (n - 1) = 2: sd 0.0306186
     assert planned_yields(finished, first_period=5, window=8, z=0.0) == {"I:A": pytest.approx(0.9125)}
     y = planned_yields(finished, first_period=5, window=8, z=1.0)["I:A"]
-    assert y == pytest.approx(0.9125 - 0.0395285, abs=1e-6)
+    assert y == pytest.approx(0.9125 - 0.0306186, abs=1e-6)
     assert "I:B" not in planned_yields(finished, first_period=5, window=8, z=1.0)  # no scrap: yield 1, omitted
 
 
@@ -44,3 +45,9 @@ def test_material_content_rolls_purchased_units_up_the_bom() -> None:
     # P = 2 S + 1 M2; S = 12 M1 + 1 M2: S holds 13 purchased units, P 27
     bom = [BomEdge("P", "S", 2), BomEdge("P", "M2", 1), BomEdge("S", "M1", 12), BomEdge("S", "M2", 1)]
     assert material_content(bom) == {"M1": 1.0, "M2": 1.0, "P": 27.0, "S": 13.0}
+
+
+def test_material_content_keeps_value_through_a_step_at_its_yield() -> None:
+    # S at yield 0.8 holds its 13 units of material / 0.8: scrapping early never saves holding cost
+    bom = [BomEdge("P", "S", 2), BomEdge("S", "M1", 12), BomEdge("S", "M2", 1)]
+    assert material_content(bom, {"I:S": 0.8}) == {"M1": 1.0, "M2": 1.0, "P": 32.5, "S": 16.25}
