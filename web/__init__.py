@@ -70,16 +70,11 @@ def _qty(value: object, decimals: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _runs(sequence: object, limit: int = 40) -> str:
-    """A levelled sequence as runs: A A B A -> "A×2 B A" (at most ``limit`` runs shown)."""
-    runs: list[list[object]] = []
-    for unit in sequence or ():  # type: ignore[attr-defined]  # a sequence of item codes
-        if runs and runs[-1][0] == unit:
-            runs[-1][1] += 1  # type: ignore[operator]  # a count
-        else:
-            runs.append([unit, 1])
-    text = " ".join(f"{u}×{n}" if n != 1 else str(u) for u, n in runs[:limit])
-    return text + (f" … ({len(runs) - limit} more runs)" if len(runs) > limit else "")
+def _runs(lots: object, limit: int = 40) -> str:
+    """Levelled lots as text: (("A", 40), ("B", 20)) -> "A×40 B×20" (at most ``limit`` shown)."""
+    runs = list(lots or ())  # type: ignore[call-overload]  # (item, units) pairs
+    text = " ".join(f"{item}×{_qty(units, 0)}" for item, units in runs[:limit])
+    return text + (f" … ({len(runs) - limit} more)" if len(runs) > limit else "")
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
@@ -370,10 +370,31 @@ def fluctuations() -> Any:
     service = queries.optional_service("fluctuations")
     events: list[dict[str, Any]] = []
     if service is not None:
-        events = [service.fluctuation_dict(e) for e in service.list_fluctuations(uow(), limit=200)]
-    runs = [r for r in queries.plan_runs(uow()) if r["parameters"].get("reason") or r["created_by"].startswith("job")]
-    return render_template("plan/fluctuations.html", available=service is not None, events=events, runs=runs,
-                           replan_available=queries.optional_service("replan") is not None, form=UploadForm())
+        events = [{**service.fluctuation_dict(e), "text": service.describe(e), "at": e.detected_at}
+                  for e in service.list_fluctuations(uow(), limit=200)]
+    replan_service = queries.optional_service("replan")
+    replans = replan_service.list_replans(uow(), limit=50) if replan_service is not None else []
+    return render_template("plan/fluctuations.html", available=service is not None, events=events, replans=replans,
+                           replan_available=replan_service is not None, form=UploadForm())
+
+
+@bp.route("/replans/<int:run_a>/<int:run_b>")
+@roles("planner", "manager")
+def replan_diff(run_a: int, run_b: int) -> Any:
+    """A re-plan's changes against the plan it replaced (lpms.services.replan.plan_diff): per
+    interval the production per period, old -> new, frozen periods marked."""
+    service = queries.optional_service("replan")
+    if service is None:
+        abort(404)
+    diff = service.plan_diff(uow(), run_a, run_b)
+    periods = list(range(diff.periods[0], diff.periods[1] + 1)) if diff.periods else []
+    changed = {r.interval for r in diff.changed}
+    grid: dict[str, dict[int, Any]] = {}
+    for r in diff.rows:
+        if r.interval in changed:
+            grid.setdefault(r.interval, {})[r.period] = r
+    return render_template("plan/replan_diff.html", diff=diff, periods=periods, grid=dict(sorted(grid.items())),
+                           largest=diff.largest(10))
 
 
 @bp.route("/replan", methods=["POST"])

@@ -17,12 +17,11 @@ from lpms.db.session import SqlAlchemyUnitOfWork
 from lpms.db.shop_floor import OperationRecord, WorkOrderRecord
 from lpms.domain.enums import PlanRunStatus, WorkOrderStatus
 from lpms.domain.errors import NotFound
-from lpms.planning.levelling import level_period
 from lpms.services import calendar as calendar_service
 from lpms.services import work_orders as wo_service
+from lpms.services.views import levelled_lots
 
 OPEN_WORK = (WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS)
-LEVEL_EXACT_UP_TO = 60  # units: above this the screen's sequence is the goal-chasing heuristic
 
 
 def optional_service(name: str) -> ModuleType | None:
@@ -181,8 +180,7 @@ def plan_view(uow: SqlAlchemyUnitOfWork, run_id: int, *, levelled: bool = True) 
             mix = {heads[iv]: float(round(q[t - 1])) for (iv, item), q in view.production.items()
                    if heads.get(iv) == item and q[t - 1] >= 0.5}  # levelling sequences whole units
             if mix:
-                lv = level_period(mix, exact_up_to=LEVEL_EXACT_UP_TO)
-                view.levelled[t] = {"sequence": lv.sequence, "exact": lv.exact, "cost": lv.cost,
+                view.levelled[t] = {"lots": levelled_lots(mix), "units": round(sum(mix.values())),
                                     "mix": {k: round(v) for k, v in sorted(mix.items())}}
     return view
 
@@ -258,7 +256,7 @@ class FloorQueue:
     current: int | None
     note: str
     periods: dict[int, list[QueueRow]]
-    sequences: dict[int, tuple[str, ...]]
+    sequences: dict[int, tuple[tuple[str, float], ...]]  # levelled lots: (item, units) runs
     kit_known: bool
 
 
@@ -293,17 +291,18 @@ def floor_queue(uow: SqlAlchemyUnitOfWork, work_center: str, *, timezone: str, n
                 if remaining > 1e-9:
                     by_period[max(wo.start_period, current)].append((wo, op, remaining))
     periods: dict[int, list[QueueRow]] = {}
-    sequences: dict[int, tuple[str, ...]] = {}
+    sequences: dict[int, tuple[tuple[str, float], ...]] = {}
     for period in sorted(by_period):
         rows = by_period[period]
         mix: dict[str, float] = defaultdict(float)
         for wo, _op, remaining in rows:
             mix[wo.item] += remaining
-        whole = {k: float(round(v)) for k, v in mix.items() if v >= 0.5}  # levelling sequences whole units
-        seq = level_period(whole, exact_up_to=LEVEL_EXACT_UP_TO).sequence if whole else ()
-        sequences[period] = seq
-        first = {item: seq.index(item) for item in set(seq)}
-        out = [QueueRow(wo, op, remaining, period, first.get(wo.item, len(seq)),
+        lots = levelled_lots(mix)
+        sequences[period] = lots
+        first: dict[str, int] = {}
+        for i, (item, _units) in enumerate(lots):
+            first.setdefault(item, i)
+        out = [QueueRow(wo, op, remaining, period, first.get(wo.item, len(lots)),
                         kit.get(wo.number) if kit is not None else None) for wo, op, remaining in rows]
         out.sort(key=lambda r: (r.work_order.start_period, r.position, r.work_order.number, r.operation.seq))
         periods[period] = out

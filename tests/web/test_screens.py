@@ -146,3 +146,71 @@ def test_manager_dashboard_and_admin_screens(plant: Plant) -> None:
     assert "carla" in audit and "admin" in audit
     assert "create_token" in admin.text("/admin/audit?action=create_token")
     admin.text("/admin/jobs")
+
+
+def test_fluctuations_page_describes_stored_events_and_replans(plant: Plant) -> None:
+    import datetime as dt
+
+    from lpms import bootstrap
+    from lpms.services import fluctuations, replan
+    from lpms.services.reports import report_downtime
+
+    wc, _number, _seq = _first_open_operation(plant)
+    later = NOW + dt.timedelta(days=1)
+    report_downtime(plant.uow(), wc, 600, "breakdown", client_key="fl-down", actor="test", now=later)
+    detection = fluctuations.detect_fluctuations(plant.uow(), thresholds=bootstrap.fluctuation_thresholds(plant.settings),
+                                                 actor="test", now=later)
+    assert detection.findings
+    page = Client(plant.app, "planner").text("/plan/fluctuations")
+    for f in detection.findings:
+        assert fluctuations.describe(f).split(" (")[0] in page.replace("&#39;", "'")
+    assert "{&#39;" not in page and "{'" not in page  # no raw detail dicts
+    result = replan.replan(plant.uow(), reason="test re-plan", policy=bootstrap.replan_policy(plant.settings),
+                           options=options_for(plant), actor="test", now=later)
+    page = Client(plant.app, "planner").text("/plan/fluctuations")
+    assert "test re-plan" in page and f"/plan/replans/{result.previous_run_id}/{result.run_id}" in page
+    diff_page = Client(plant.app, "manager").text(f"/plan/replans/{result.previous_run_id}/{result.run_id}")
+    diff = replan.plan_diff(plant.uow(), result.previous_run_id, result.run_id)
+    assert f'id="units-moved">{diff.units_moved:,.0f}' in diff_page
+    for row in diff.largest(3):
+        assert row.interval in diff_page
+
+
+def options_for(plant: Plant) -> object:
+    from lpms.bootstrap import solver_options
+
+    return solver_options(plant.settings)
+
+
+def test_daily_report_archive_shows_a_stored_report(plant: Plant) -> None:
+    from lpms.services import jobs
+
+    before = {r.id for r in jobs.list_reports(plant.uow())}
+    from lpms.services.progress import build_daily_report, daily_report_dict
+
+    report = build_daily_report(plant.uow(), now=NOW, timezone=plant.settings.timezone)
+    jobs.store_daily_report(plant.uow(), daily_report_dict(report), directory=plant.settings.instance_dir / "reports",
+                            timezone=plant.settings.timezone, actor="test", now=NOW)
+    reports = [r for r in jobs.list_reports(plant.uow()) if r.id not in before]
+    assert reports
+    manager = Client(plant.app, "manager")
+    archive = manager.text("/report/archive")
+    assert f"/report/archive/{reports[0].id}" in archive
+    page = manager.get(f"/report/archive/{reports[0].id}")
+    data, status = page.data, page.status_code
+    page.close()
+    assert status == 200 and b"<html" in data.lower()
+
+
+def test_levelled_lots_are_compact_and_keep_every_unit() -> None:
+    from lpms.services.views import levelled_lots
+
+    lots = levelled_lots({"A": 370, "B": 150, "C": 60, "D": 24})
+    assert len(lots) <= 30
+    totals: dict[str, float] = {}
+    for item, units in lots:
+        totals[item] = totals.get(item, 0) + units
+    assert totals == {"A": 370, "B": 150, "C": 60, "D": 24}
+    assert all(a[0] != b[0] for a, b in zip(lots, lots[1:]))  # neighbouring lots merged
+    assert levelled_lots({"A": 3, "B": 1}) == (("A", 2.0), ("B", 1.0), ("A", 1.0))
+    assert levelled_lots({}) == ()

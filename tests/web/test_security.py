@@ -14,7 +14,7 @@ from tests.web.conftest import NOW, ROLES, Client, Plant, api_headers
 from web import create_app
 
 PUBLIC = {"auth.login", "static", "auth.healthz", "api-docs.openapi_json", "api_docs_page"}
-SAMPLE = {"wc": "WC-X", "number": "NOPE-1", "seq": 10, "run_id": 999999, "what": "load", "job_id": "nope",
+SAMPLE = {"wc": "WC-X", "number": "NOPE-1", "seq": 10, "run_id": 999999, "run_a": 999998, "run_b": 999999, "what": "load", "job_id": "nope",
           "token_id": 999999, "username": "nobody", "report_id": 999999, "filename": "lpms.css"}
 
 
