@@ -66,7 +66,9 @@ def _qty(value: object, decimals: int = 2) -> str:
         number = float(value)  # type: ignore[arg-type]  # numbers and numeric strings
     except (TypeError, ValueError):
         return str(value)
-    text = f"{number:,.{decimals}f}".rstrip("0").rstrip(".")
+    text = f"{number:,.{decimals}f}"
+    if decimals > 0:  # 2.50 -> 2.5, 3.00 -> 3 (never 700 -> 7)
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 

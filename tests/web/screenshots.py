@@ -53,7 +53,7 @@ def save(d: Any, out: Path, name: str) -> None:
     path = out / f"screen-{name}.png"
     d.save_screenshot(str(path))
     try:
-        from PIL import Image
+        from PIL import Image  # type: ignore[import-not-found,unused-ignore]
 
         with Image.open(path) as img:
             img.convert("RGB").quantize(colors=128).save(path, optimize=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+from lpms.planning.solver import SolverOptions
 from lpms.services import work_orders
 from lpms.services.plan_runs import execute_plan_run
 from tests.web.conftest import NOW, Client, Plant
@@ -170,13 +171,14 @@ def test_fluctuations_page_describes_stored_events_and_replans(plant: Plant) -> 
     page = Client(plant.app, "planner").text("/plan/fluctuations")
     assert "test re-plan" in page and f"/plan/replans/{result.previous_run_id}/{result.run_id}" in page
     diff_page = Client(plant.app, "manager").text(f"/plan/replans/{result.previous_run_id}/{result.run_id}")
+    assert result.previous_run_id is not None
     diff = replan.plan_diff(plant.uow(), result.previous_run_id, result.run_id)
     assert f'id="units-moved">{diff.units_moved:,.0f}' in diff_page
     for row in diff.largest(3):
         assert row.interval in diff_page
 
 
-def options_for(plant: Plant) -> object:
+def options_for(plant: Plant) -> SolverOptions:
     from lpms.bootstrap import solver_options
 
     return solver_options(plant.settings)
@@ -214,3 +216,9 @@ def test_levelled_lots_are_compact_and_keep_every_unit() -> None:
     assert all(a[0] != b[0] for a, b in zip(lots, lots[1:]))  # neighbouring lots merged
     assert levelled_lots({"A": 3, "B": 1}) == (("A", 2.0), ("B", 1.0), ("A", 1.0))
     assert levelled_lots({}) == ()
+
+
+def test_quantities_keep_their_integer_zeros() -> None:
+    from web import _qty
+
+    assert (_qty(700, 0), _qty(20.0, 0), _qty(2.5), _qty(3.0), _qty(-0.0, 0)) == ("700", "20", "2.5", "3", "0")
