@@ -26,6 +26,7 @@ changes the objective, the reported costs or the bound.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -648,6 +649,7 @@ def _hold_balance(work: _Work, x: np.ndarray, value: float) -> float:
     stages are linear programs. Returns the balance bound enforced."""
     bound = value + _stage_tolerance(value)
     scales, alphas = [], []
+    slack = 0.0
     for g in work.om.norms:
         d = x[g.cols]
         norm = float(np.linalg.norm(d))
@@ -657,13 +659,25 @@ def _hold_balance(work: _Work, x: np.ndarray, value: float) -> float:
             continue
         a = work.add_col(0.0, INF)
         u = d / norm
-        for j, uj in zip(g.cols, u):
-            work.add_row(np.array([j, a]), np.array([1.0, -float(uj)]), 0.0, 0.0)
+        # a direction component HiGHS would drop as zero (|u_j| <= 1e-9) becomes a small box
+        # |d_j| <= eps instead of the row d_j = u_j * a, which HiGHS would read as d_j = 0 and
+        # which left a later stage's LP numerically infeasible; ||d|| <= a + sqrt(k) * eps
+        tiny = np.abs(u) <= _TINY_DIRECTION
+        eps = 2.0 * _TINY_DIRECTION * norm
+        for j, uj, small in zip(g.cols, u, tiny):
+            if small:
+                work.add_row(np.array([j]), np.array([1.0]), -eps, eps)
+            else:
+                work.add_row(np.array([j, a]), np.array([1.0, -float(uj)]), 0.0, 0.0)
+        slack += g.scale * math.sqrt(int(tiny.sum())) * eps
         scales.append(g.scale)
         alphas.append(a)
     if alphas:
-        work.add_row(np.array(alphas), np.array(scales), -INF, bound)
+        work.add_row(np.array(alphas), np.array(scales), -INF, bound - slack)
     return bound
+
+
+_TINY_DIRECTION = 1e-9  # HiGHS drops matrix entries of at most this size
 
 
 def _tolerance(value: float) -> float:

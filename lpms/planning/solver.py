@@ -25,6 +25,8 @@ INF = highspy.kHighsInf
 NONBASIC_LOWER = int(highspy.HighsBasisStatus.kLower)
 BASIC = int(highspy.HighsBasisStatus.kBasic)
 NONBASIC_UPPER = int(highspy.HighsBasisStatus.kUpper)
+# model statuses after which a solve is repeated from scratch before it counts as a failure
+_TROUBLE = (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kSolveError)
 
 
 _banner_lock = threading.Lock()
@@ -267,6 +269,7 @@ class Runner:
     seconds: float = field(default=0.0, init=False)
     iterations: int = field(default=0, init=False)
     accepted_with_residual: int = field(default=0, init=False)
+    retries: int = field(default=0, init=False)  # solves repeated after numerical trouble
 
     def __post_init__(self) -> None:
         h = new_highs()
@@ -408,6 +411,20 @@ class Runner:
             self.highs.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
                 len(rows), rows, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
 
+    def _run(self) -> None:
+        try:
+            ran = self.highs.run()
+            if ran == highspy.HighsStatus.kError and self.highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
+                # HiGHS refuses to run when another user of HiGHS in this process (PuLP, say)
+                # started its thread scheduler with another thread count: restart it once
+                highspy.Highs.resetGlobalScheduler(True)
+                self.highs.run()
+        except Exception as exc:  # a solver exception must reach the user as an LpmsError
+            raise SolverError(f"HiGHS failed: {type(exc).__name__}: {exc}") from exc
+
+    def _has_hessian(self) -> bool:
+        return int(self.highs.getModel().hessian_.dim_) > 0
+
     def solve(self, residual_tol: float | None = None, time_limit: float | None = None) -> SolveResult:
         """Run HiGHS. With ``residual_tol``, a point HiGHS's QP solver flags as "Solve error" only
         because of tiny primal residuals is accepted when our own check finds them below the
@@ -422,15 +439,25 @@ class Runner:
         # HiGHS's time limit counts the instance's cumulative run time: give each solve its own
         self.highs.setOptionValue("time_limit", float(self.highs.getRunTime() + limit))
         t0 = time.perf_counter()
-        try:
-            ran = self.highs.run()
-            if ran == highspy.HighsStatus.kError and self.highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
-                # HiGHS refuses to run when another user of HiGHS in this process (PuLP, say)
-                # started its thread scheduler with another thread count: restart it once
-                highspy.Highs.resetGlobalScheduler(True)
-                self.highs.run()
-        except Exception as exc:  # a solver exception must reach the user as an LpmsError
-            raise SolverError(f"HiGHS failed: {type(exc).__name__}: {exc}") from exc
+        self._run()
+        status = self.highs.getModelStatus()
+        if status in _TROUBLE and not (residual_tol is not None and status == highspy.HighsModelStatus.kSolveError
+                                       and self.max_residual() <= residual_tol):
+            # numerical trouble from the warm basis (seen after rows with tiny coefficients were
+            # added: "Unknown"): solve again from scratch with presolve, then with the interior
+            # point method and crossover, before calling it a failure
+            self.retries += 1
+            self.highs.clearSolver()
+            self._run()
+            if self.highs.getModelStatus() in _TROUBLE and self.highs.getNumCol() and not self._has_hessian():
+                self.retries += 1
+                self.highs.clearSolver()
+                before = self.highs.getOptionValue("solver")[1]
+                self.highs.setOptionValue("solver", "ipm")
+                try:
+                    self._run()
+                finally:
+                    self.highs.setOptionValue("solver", before)
         dt = time.perf_counter() - t0
         self.seconds += dt
         self.solves += 1

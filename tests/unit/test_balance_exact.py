@@ -310,3 +310,44 @@ def test_balance_at_any_priority_position_is_certified(order: list[str]) -> None
     # later stages keep the balance stage's value within its tolerance
     held = stages["balance"]["optimum"]
     assert plan.objectives["balance"] <= held * (1 + 1e-6) + 1e-6
+
+
+# ---------------------------------------------------------------- numerical trouble
+
+
+class _TroubledHighs:
+    """A HiGHS whose first run ends in "Unknown" (numerical trouble), as seen from a warm basis."""
+
+    def __init__(self, highs: Any) -> None:
+        self._highs, self.runs, self.cleared = highs, 0, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._highs, name)
+
+    def run(self) -> Any:
+        self.runs += 1
+        return self._highs.run()
+
+    def clearSolver(self) -> Any:
+        self.cleared += 1
+        return self._highs.clearSolver()
+
+    def getModelStatus(self) -> Any:
+        import highspy
+        return highspy.HighsModelStatus.kUnknown if self.runs == 1 else self._highs.getModelStatus()
+
+
+def test_a_solve_in_numerical_trouble_is_repeated_from_scratch() -> None:
+    from lpms.planning.solver import LinearModel, Runner
+    lm = LinearModel()
+    cols = lm.add_cols(["x", "y"], 0.0, 10.0)
+    row = lm.add_rows(["r"], 3.0, math.inf)
+    lm.add_coefs(row, cols, np.array([1.0, 2.0]))
+    runner = Runner(lm.compile(), SolverOptions(time_limit_s=5))
+    runner.set_cost(np.array([1.0, 1.0]))
+    troubled = _TroubledHighs(runner.highs)
+    runner.highs = troubled  # type: ignore[assignment]
+    res = runner.solve()
+    assert troubled.runs == 2 and troubled.cleared == 1 and runner.retries == 1
+    assert res.objective == pytest.approx(1.5)
+
