@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from lpms.domain.errors import InvalidInput
 from lpms.simulation.mrp import MrpPolicy, PolicyStats
@@ -187,18 +187,40 @@ def run_experiment(configs: Sequence[RunConfig], jobs: int = 1,
     return [results[k] for k in range(len(configs))]
 
 
+class ProgressBar:
+    """A tqdm progress bar on stderr over an experiment's runs (stdout stays for the results):
+    call it with ``(done, total, result)`` after each run; it closes itself at the last run."""
+
+    def __init__(self, total: int, *, file: TextIO | None = None, disable: bool = False) -> None:
+        from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in requirements.lock
+
+        self.total = total
+        self.bar = tqdm(total=total, unit="run", desc="simulate", file=file if file is not None else sys.stderr,
+                        disable=disable, dynamic_ncols=True, leave=True, mininterval=0, miniters=1)
+
+    def __call__(self, done: int, total: int, result: RunResult) -> None:
+        c = result.config
+        self.bar.set_postfix_str(f"last: seed {c.seed} {c.policy}", refresh=False)
+        self.bar.update(done - self.bar.n)
+        if done >= self.total:
+            self.close()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+_bars: dict[float, ProgressBar] = {}
+
+
 def progress_line(done: int, total: int, result: RunResult, started: float) -> None:
-    """A plain progress bar on stderr (one line, rewritten)."""
-    width = 30
-    filled = int(width * done / total)
-    elapsed = time.perf_counter() - started
-    eta = elapsed / done * (total - done) if done else 0.0
-    c = result.config
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs, {elapsed:5.0f} s, "
-                     f"about {eta:4.0f} s left (last: seed {c.seed} {c.policy})   ")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    """The experiment's progress bar on stderr (tqdm), one per experiment (``started`` tells
+    experiments apart); closed after its last run."""
+    bar = _bars.get(started)
+    if bar is None:
+        bar = _bars[started] = ProgressBar(total)
+    bar(done, total, result)
+    if done >= total:
+        _bars.pop(started, None)
 
 
 # --- statistics ------------------------------------------------------------------------

@@ -217,3 +217,34 @@ def test_lpms_policy_keeps_a_rolling_calendar_and_learns_the_scrap_allowance() -
     assert stats.services["calls_calendar_extensions"] == 4
     yields = params[-1]["replan"]["yields"]
     assert yields and all(0.5 <= y < 1 for y in yields.values())
+
+
+def test_simulate_progress_bar_goes_to_stderr_and_quiet_turns_it_off(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from lpms.cli import main
+
+    args = ["simulate", "--plant", "demo", "--periods", "3", "--warmup", "1", "--seeds", "2", "--policy", "mrp+0"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    out, err = capsys.readouterr()
+    assert "2/2" in err and "run" in err  # tqdm: "simulate: 100%|...| 2/2 [...run/s, last: seed 2 mrp+0]"
+    assert "\r" not in out and "2/2" not in out and out.startswith("| policy")  # stdout: the table only
+    assert main([*args, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    out_q, err_q = capsys.readouterr()
+    assert err_q == "" and out_q.startswith("| policy")
+    assert (tmp_path / "b" / "summary.json").is_file()
+
+
+def test_progress_bar_counts_runs_and_closes_itself() -> None:
+    import io
+
+    from lpms.simulation.runner import ProgressBar
+
+    results = [run_one(RunConfig("demo", periods=3, warmup=1, seed=s, policy="mrp+0")) for s in (1, 2)]
+    buf = io.StringIO()
+    bar = ProgressBar(2, file=buf)
+    assert not bar.bar.disable
+    bar(1, 2, results[0])
+    assert bar.bar.n == 1 and "1/2" in buf.getvalue()
+    bar(2, 2, results[1])
+    assert bar.bar.n == 2 and "2/2" in buf.getvalue() and "seed 2 mrp+0" in buf.getvalue()
+    assert bar.bar.disable  # closed at the last run (tqdm disables a closed bar)
