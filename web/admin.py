@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from lpms.domain.enums import Role
 from lpms.domain.errors import InvalidInput, LpmsError
-from lpms.services import users
-from web import queries
+from lpms.services import jobs as jobs_service
+from lpms.services import users, views
 from web.context import now, uow
 from web.security import actor, roles, token_cache
 
@@ -146,29 +146,17 @@ def revoke_token(token_id: int) -> Any:
 @bp.route("/jobs")
 @roles()
 def jobs() -> Any:
-    service = queries.optional_service("jobs")
-    runs: list[Any] = []
-    requests: list[Any] = []
-    job_ids: tuple[str, ...] = ()
-    if service is not None:
-        job_ids = tuple(service.JOB_IDS)
-        runs = list(service.list_job_runs(uow(), limit=100))
-        requests = list(service.list_job_requests(uow())) if hasattr(service, "list_job_requests") else []
-    pending = bool(requests) and any(getattr(r, "done_at", None) is None and getattr(r, "finished_at", 1) is None
-                                     for r in requests)
-    return render_template("admin/jobs.html", available=service is not None, job_ids=job_ids, runs=runs,
-                           requests=requests, form=PlainForm(), pending=pending)
+    return render_template("admin/jobs.html", j=views.jobs_overview(uow()), form=PlainForm())
 
 
 @bp.route("/jobs/<job_id>/run", methods=["POST"])
 @roles()
 def run_job(job_id: str) -> Any:
-    service = queries.optional_service("jobs")
-    if service is None:
-        flash("Jobs are not available in this installation.", "error")
-    elif PlainForm().validate_on_submit():
+    if not PlainForm().validate_on_submit():
+        flash("The form was not accepted: reload the page and try again.", "error")
+    else:
         try:
-            request_id = service.request_job(uow(), job_id, actor=actor(), now=now())
+            request_id = jobs_service.request_job(uow(), job_id, actor=actor(), now=now())
         except LpmsError as exc:
             flash(str(exc), "error")
         else:
@@ -188,7 +176,7 @@ def audit() -> Any:
             raise InvalidInput(f"since: {since_text!r} is not a date (YYYY-MM-DD)") from None
         since = since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since
     filters = {k: request.args.get(k, "").strip()[:64] for k in ("actor", "entity", "action")}
-    rows = queries.audit_entries(uow(), since=since, actor=filters["actor"], entity=filters["entity"],
+    rows = views.audit_entries(uow(), since=since, actor=filters["actor"], entity=filters["entity"],
                                  action=filters["action"])
     return render_template("admin/audit.html", rows=rows, filters=filters, since=since_text,
-                           facets=queries.audit_facets(uow()))
+                           facets=views.audit_facets(uow()))

@@ -20,9 +20,9 @@ from flask_smorest import Api, Blueprint
 from lpms import __version__
 from lpms.domain.enums import Objective, OrderStatus, PlanRunStatus, Role, WorkOrderStatus
 from lpms.domain.errors import InvalidInput, NotFound
-from lpms.services import release, reports, stock, work_orders
+from lpms.services import fluctuations, jobs, progress, release, reports, stock, views, views_plan, work_orders
 from lpms.services.plan_runs import request_plan_run
-from web import edits, queries
+from web import edits
 from web.context import now, settings, uow
 from web.plan import parse_request
 from web.security import ALL_ROLES, api_user, public, roles
@@ -159,13 +159,52 @@ class CompareQuerySchema(ma.Schema):
     b = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
 
 
+class ObjectiveChangeSchema(ma.Schema):
+    objective = ma.fields.String(required=True)
+    a = ma.fields.Float(required=True, allow_none=True, metadata={"description": "run a's value (null: not computed)"})
+    b = ma.fields.Float(required=True, allow_none=True)
+    change = ma.fields.Float(required=True, allow_none=True, metadata={"description": "b - a"})
+
+
+class ItemChangeSchema(ma.Schema):
+    interval = ma.fields.String(required=True)
+    item = ma.fields.String(required=True, metadata={"description": "the interval's head item"})
+    a = ma.fields.Float(required=True, metadata={"description": "run a's production over the compared periods"})
+    b = ma.fields.Float(required=True)
+    change = ma.fields.Float(required=True, metadata={"description": "b - a"})
+    moved = ma.fields.Float(required=True, metadata={"description": "sum of |change| outside run b's frozen periods"})
+    periods_changed = ma.fields.Integer(required=True)
+
+
+class DiffRowSchema(ma.Schema):
+    interval = ma.fields.String(required=True)
+    period = ma.fields.Integer(required=True)
+    old = ma.fields.Float(required=True)
+    new = ma.fields.Float(required=True)
+    change = ma.fields.Float(required=True)
+    frozen = ma.fields.Boolean(required=True)
+
+
+class PlanDiffSchema(ma.Schema):
+    """lpms.services.replan.plan_diff_dict (docs/replan.md "The diff")."""
+
+    run_a = ma.fields.Integer(required=True)
+    run_b = ma.fields.Integer(required=True)
+    periods = ma.fields.List(ma.fields.Integer(), required=True, allow_none=True,
+                             metadata={"description": "[first, last] period compared; null: no period in common"})
+    frozen_periods = ma.fields.List(ma.fields.Integer(), required=True)
+    units_moved = ma.fields.Float(required=True)
+    changed = ma.fields.Integer(required=True)
+    rows = ma.fields.List(ma.fields.Nested(DiffRowSchema), required=True)
+
+
 class CompareSchema(ma.Schema):
-    a = ma.fields.Nested(PlanRunSchema)
-    b = ma.fields.Nested(PlanRunSchema)
-    periods = ma.fields.List(ma.fields.Integer())
-    objectives = ma.fields.List(ma.fields.Dict())
-    rows = ma.fields.List(ma.fields.Dict())
-    units_moved = ma.fields.Float()
+    a = ma.fields.Nested(PlanRunSchema, required=True)
+    b = ma.fields.Nested(PlanRunSchema, required=True)
+    objectives = ma.fields.List(ma.fields.Nested(ObjectiveChangeSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(ItemChangeSchema), required=True,
+                           metadata={"description": "per interval (head item), largest units moved first"})
+    diff = ma.fields.Nested(PlanDiffSchema, required=True)
 
 
 class ApprovalSchema(ma.Schema):
@@ -398,7 +437,7 @@ def _query(name: str) -> str | None:
 @blp.response(200, ItemSchema(many=True))
 @documented()
 def get_items() -> Any:
-    return queries.items(uow())
+    return views.items(uow())
 
 
 @blp.route("/bom", methods=["GET"])
@@ -406,7 +445,7 @@ def get_items() -> Any:
 @blp.response(200, BomSchema(many=True))
 @documented()
 def get_bom() -> Any:
-    return queries.bom(uow())
+    return views.bom(uow())
 
 
 @blp.route("/work-centers", methods=["GET"])
@@ -414,7 +453,7 @@ def get_bom() -> Any:
 @blp.response(200, WorkCenterSchema(many=True))
 @documented()
 def get_work_centers() -> Any:
-    return queries.work_centers(uow())
+    return views.work_centers(uow())
 
 
 @blp.route("/capacity", methods=["GET"])
@@ -423,7 +462,7 @@ def get_work_centers() -> Any:
 @blp.response(200, CapacitySchema(many=True))
 @documented()
 def get_capacity(args: dict[str, Any]) -> Any:
-    return queries.capacity(uow(), args.get("work_center"))
+    return views.capacity(uow(), args.get("work_center"))
 
 
 @blp.route("/capacity", methods=["PUT"])
@@ -435,7 +474,7 @@ def put_capacity(body: dict[str, Any]) -> Any:
     rows = body["rows"]
     edits.set_capacity(rows)
     changed = {(r["work_center"], r["period"]) for r in rows}
-    return [r for r in queries.capacity(uow()) if (r["work_center"], r["period"]) in changed]
+    return [r for r in views.capacity(uow()) if (r["work_center"], r["period"]) in changed]
 
 
 @blp.route("/forecasts", methods=["GET"])
@@ -443,7 +482,7 @@ def put_capacity(body: dict[str, Any]) -> Any:
 @blp.response(200, ForecastSchema(many=True))
 @documented()
 def get_forecasts() -> Any:
-    return queries.forecasts(uow())
+    return views.forecasts(uow())
 
 
 @blp.route("/forecasts", methods=["POST"])
@@ -461,7 +500,7 @@ def post_forecast(body: dict[str, Any]) -> Any:
 @blp.response(200, OrderSchema(many=True))
 @documented()
 def get_orders() -> Any:
-    return queries.orders(uow())
+    return views.orders(uow())
 
 
 @blp.route("/orders", methods=["POST"])
@@ -478,7 +517,7 @@ def post_order(body: dict[str, Any]) -> Any:
 @blp.response(200, OrderSchema)
 @documented()
 def get_order(number: str) -> Any:
-    return queries.order(uow(), number)
+    return views.order(uow(), number)
 
 
 @blp.route("/orders/<number>", methods=["PATCH"])
@@ -508,7 +547,7 @@ def cancel_order(number: str) -> Any:
 @blp.response(200, PlanRunSchema(many=True))
 @documented()
 def get_plan_runs() -> Any:
-    return queries.plan_runs(uow())
+    return views_plan.plan_runs(uow())
 
 
 @blp.route("/plan-runs", methods=["POST"])
@@ -521,7 +560,7 @@ def post_plan_run(body: dict[str, Any]) -> Any:
     req = parse_request("priority" if priority else "weighted", dict.fromkeys(o.value for o in Objective) |
                         body.get("costs", {}), ",".join(priority))
     run_id = request_plan_run(uow(), req, actor=_actor(), now=now())
-    return queries.plan_run(uow(), run_id)
+    return views_plan.plan_run(uow(), run_id)
 
 
 @blp.route("/plan-runs/compare", methods=["GET"])
@@ -530,7 +569,7 @@ def post_plan_run(body: dict[str, Any]) -> Any:
 @blp.response(200, CompareSchema)
 @documented()
 def compare_runs(args: dict[str, Any]) -> Any:
-    return queries.compare_runs(uow(), args["a"], args["b"])
+    return views_plan.compare_runs(uow(), args["a"], args["b"])
 
 
 @blp.route("/plan-runs/<int:run_id>", methods=["GET"])
@@ -538,12 +577,7 @@ def compare_runs(args: dict[str, Any]) -> Any:
 @blp.response(200, PlanRunDetailSchema)
 @documented()
 def get_plan_run(run_id: int) -> Any:
-    view = queries.plan_view(uow(), run_id, levelled=False)
-    plan = [{"interval": iv, "item": item, "period": t, "production": q[t - 1]}
-            for (iv, item), q in view.production.items() for t in view.periods if q[t - 1]]
-    load = [{"work_center": wc, "period": t, **{k: v[t - 1] for k, v in row.items()}}
-            for wc, row in view.load.items() for t in view.periods]
-    return {**view.run, "plan": plan, "work_center_load": load}
+    return views_plan.plan_run_detail(uow(), run_id)
 
 
 @blp.route("/plan-runs/<int:run_id>/approve", methods=["POST"])
@@ -688,20 +722,12 @@ def post_stock_move(body: dict[str, Any]) -> Any:
 # --- measures, fluctuations, jobs ---------------------------------------------------------------
 
 
-def _service(name: str) -> Any:
-    service = queries.optional_service(name)
-    if service is None:
-        raise NotFound(f"{name} is not available in this installation")
-    return service
-
-
 @blp.route("/measures/progress", methods=["GET"])
 @roles("planner", "manager", "supervisor")
 @blp.response(200, MeasureSchema)
 @documented()
 def get_progress() -> Any:
-    progress = _service("progress")
-    return progress.progress_dict(progress.progress_report(uow(), now=now()))
+    return progress.progress_dict(progress.progress_report(uow(), now=now(), timezone=settings().timezone))
 
 
 @blp.route("/measures/kit", methods=["GET"])
@@ -710,8 +736,7 @@ def get_progress() -> Any:
 @blp.response(200, MeasureSchema)
 @documented()
 def get_kit(args: dict[str, Any]) -> Any:
-    progress = _service("progress")
-    return progress.kit_dict(progress.kit_report(uow(), now=now(), window=args["window"]))
+    return progress.kit_dict(progress.kit_report(uow(), now=now(), window=args["window"], timezone=settings().timezone))
 
 
 @blp.route("/fluctuations", methods=["GET"])
@@ -719,8 +744,7 @@ def get_kit(args: dict[str, Any]) -> Any:
 @blp.response(200, FluctuationSchema(many=True))
 @documented()
 def get_fluctuations() -> Any:
-    service = _service("fluctuations")
-    return [service.fluctuation_dict(e) for e in service.list_fluctuations(uow(), limit=200)]
+    return [fluctuations.fluctuation_dict(e) for e in fluctuations.list_fluctuations(uow(), limit=200)]
 
 
 @blp.route("/jobs", methods=["GET"])
@@ -728,13 +752,7 @@ def get_fluctuations() -> Any:
 @blp.response(200, JobSchema(many=True))
 @documented()
 def get_jobs() -> Any:
-    service = _service("jobs")
-    runs = list(service.list_job_runs(uow(), limit=200))
-    return [{"job_id": j, "runs": [{"id": r.id, "status": str(getattr(r.status, "value", r.status)),
-                                    "started_at": r.started_at.isoformat() if r.started_at else None,
-                                    "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                                    "message": r.message} for r in runs if r.job_id == j][:20]}
-            for j in service.JOB_IDS]
+    return views.job_runs_by_job(uow())
 
 
 @blp.route("/jobs/<job_id>/run", methods=["POST"])
@@ -742,10 +760,9 @@ def get_jobs() -> Any:
 @blp.response(202, JobRequestSchema)
 @documented()
 def run_job(job_id: str) -> Any:
-    service = _service("jobs")
-    if job_id not in service.JOB_IDS:
-        raise NotFound(f"job {job_id} does not exist (jobs: {', '.join(service.JOB_IDS)})")
-    return {"job_id": job_id, "request_id": service.request_job(uow(), job_id, actor=_actor(), now=now())}
+    if job_id not in jobs.JOB_IDS:  # a path that names no job
+        raise NotFound(f"job {job_id} does not exist (jobs: {', '.join(jobs.JOB_IDS)})")
+    return {"job_id": job_id, "request_id": jobs.request_job(uow(), job_id, actor=_actor(), now=now())}
 
 
 __all__ = ["PREFIX", "Role", "blp", "init_api"]

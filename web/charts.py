@@ -1,11 +1,15 @@
 """Server-side SVG charts (no JavaScript, no internet): grouped/stacked bars with capacity
 lines, line charts, and a scatter whose points are links. Each chart's numbers are also shown
-as a table or offered as CSV by the view that draws it."""
+as a table or offered as CSV (``csv_response``) by the view that draws it."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 import math
 from collections.abc import Sequence
+
+from flask import Response
 
 PALETTE = ("#1f6feb", "#e8590c", "#2f9e44", "#ae3ec9", "#f59f00", "#0c8599", "#c2255c", "#5c7cfa")
 W, H = 880, 300
@@ -165,3 +169,12 @@ def scatter(title: str, points: Sequence[dict[str, object]], x_label: str, y_lab
                    f'{_e(p["label"])}</text></a>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def csv_response(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Response:
+    """A chart's or table's numbers as a CSV download named ``name``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -9,8 +9,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from lpms.services import views
 from lpms.services.csv_io import SPEC_BY_NAME, ImportResult, import_texts
-from web import queries
 from web.context import now, uow
 from web.security import actor
 
@@ -38,10 +38,10 @@ def save_order(values: Mapping[str, Any], *, existing: str | None = None) -> dic
     """Add an order, or change one (``existing``: its number; unnamed fields keep their values)."""
     row: dict[str, Any] = {}
     if existing is not None:
-        row = queries.order(uow(), existing)  # NotFound
+        row = views.order(uow(), existing)  # NotFound
     row.update({k: v for k, v in values.items() if v is not None})
     import_rows("orders", [row], "order")
-    return queries.order(uow(), str(row["number"]))
+    return views.order(uow(), str(row["number"]))
 
 
 def cancel_order(number: str) -> dict[str, Any]:

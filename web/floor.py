@@ -11,9 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lpms.domain.errors import LpmsError, NotFound
-from lpms.services import reports, work_orders
-from web import queries
+from lpms.domain.errors import LpmsError
+from lpms.services import reports, views, views_floor
 from web.context import now, settings, uow
 from web.security import actor, roles
 
@@ -45,22 +44,14 @@ class DowntimeForm(FlaskForm):
 @bp.route("/")
 @roles("supervisor")
 def index() -> Any:
-    return render_template("floor/index.html", work_centers=queries.work_centers(uow()))
+    return render_template("floor/index.html", work_centers=views.work_centers(uow()))
 
 
 @bp.route("/<wc>")
 @roles("supervisor")
 def queue(wc: str) -> Any:
-    view = queries.floor_queue(uow(), wc, timezone=settings().timezone, now=now())
+    view = views_floor.floor_queue(uow(), wc, timezone=settings().timezone, now=now())
     return render_template("floor/queue.html", q=view, wc=wc)
-
-
-def _operation(number: str, seq: int) -> Any:
-    wo = work_orders.get_work_order(uow(), number)
-    op = next((o for o in wo.operations if o.seq == seq), None)
-    if op is None:
-        raise NotFound(f"work order {number} has no operation {seq}")
-    return wo, op
 
 
 @bp.route("/<wc>/report/<number>/<int:seq>", methods=["GET", "POST"])
@@ -82,16 +73,16 @@ def report(wc: str, number: str, seq: int) -> Any:
             error, status = str(exc), 409 if exc.category == "conflict" else 400
         else:
             op = next(o for o in result.work_order.operations if o.seq == seq)
-            remaining = max(0.0, result.work_order.quantity - op.good - op.scrap)
+            remaining = views_floor.remaining(result.work_order, op)
             what = "Already recorded (sent twice)" if result.replayed else "Recorded"
             flash(f"{what}: {number} op {seq} good {result.report.good:g}, scrap {result.report.scrap:g}. "
                   f"Remaining at this operation: {remaining:g}.", "ok")
             return redirect(url_for("floor.queue", wc=wc))
     elif request.method == "POST":
         status = 400
-    wo, op = _operation(number, seq)
-    return render_template("floor/report.html", form=form, wc=wc, wo=wo, op=op, error=error,
-                           remaining=max(0.0, wo.quantity - op.good - op.scrap)), status
+    v = views_floor.operation_view(uow(), number, seq)
+    return render_template("floor/report.html", form=form, wc=wc, wo=v.work_order, op=v.operation, error=error,
+                           remaining=v.remaining), status
 
 
 @bp.route("/<wc>/downtime", methods=["GET", "POST"])

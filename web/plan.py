@@ -2,31 +2,30 @@
 read, compare, Pareto), the network picture, approve and release, fluctuations and re-plans."""
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lpms.domain.enums import Objective, PlanRunStatus
+from lpms.bootstrap import replan_policy
+from lpms.domain.enums import Objective
 from lpms.domain.errors import InvalidInput, LpmsError, ValidationFailed
 from lpms.domain.values import DEFAULT_COSTS, Costs
 from lpms.formats.network_svg import network_svg
-from lpms.services import csv_io, release
+from lpms.services import csv_io, release, views, views_plan
 from lpms.services import network as network_service
+from lpms.services import replan as replan_service
 from lpms.services.plan_runs import PlanRequest, request_plan_run
-from web import charts, edits, queries
+from web import charts, edits
 from web.context import now, options, settings, uow
 from web.security import actor, roles
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
 OBJECTIVES = [o.value for o in Objective]
-ACTIVE = (PlanRunStatus.QUEUED.value, PlanRunStatus.RUNNING.value)
 
 
 class StartRunForm(FlaskForm):
@@ -103,9 +102,9 @@ def parse_request(mode: str, costs: dict[str, float | None], priority: str) -> P
 @bp.route("/")
 @roles("planner")
 def index() -> Any:
-    runs = queries.plan_runs(uow())
+    runs = views_plan.plan_runs(uow())
     return render_template("plan/runs.html", runs=runs, form=StartRunForm(), release_form=ReleaseForm(
-        fence=settings().release_fence_periods), active=any(r["status"] in ACTIVE for r in runs))
+        fence=settings().release_fence_periods), active=any(views_plan.is_active(r) for r in runs))
 
 
 @bp.route("/runs", methods=["POST"])
@@ -129,47 +128,24 @@ def start_run() -> Any:
 @bp.route("/runs/<int:run_id>")
 @roles("planner", "manager")
 def run(run_id: int) -> Any:
-    view = queries.plan_view(uow(), run_id)
-    labels = [f"P{t}" for t in view.periods]
+    view = views_plan.plan_view(uow(), run_id)
     load_charts = [Markup(charts.bar_chart(
-        f"{wc}: load (minutes)", labels,
-        [("regular", row["regular"]), ("overtime", row["overtime"])],
-        lines=[("regular capacity", row["cap_regular"]),
-               ("regular + overtime", [a + b for a, b in zip(row["cap_regular"], row["cap_overtime"])])],
+        f"{wc}: load (minutes)", view.labels, [("regular", row["regular"]), ("overtime", row["overtime"])],
+        lines=[("regular capacity", row["cap_regular"]), ("regular + overtime", row["cap_total"])],
         y_label="minutes")) for wc, row in view.load.items()]
     buffer_chart = Markup(charts.line_chart(
-        "Buffer inventory (stocked items)", labels, list(view.inventory.items())[:8], y_label="units")) \
+        "Buffer inventory (stocked items)", view.labels, list(view.inventory.items())[:8], y_label="units")) \
         if view.inventory else None
-    return render_template("plan/run.html", v=view, run=view.run, labels=labels, load_charts=load_charts,
-                           buffer_chart=buffer_chart, active=view.run["status"] in ACTIVE,
+    return render_template("plan/run.html", v=view, run=view.run, labels=view.labels, load_charts=load_charts,
+                           buffer_chart=buffer_chart, active=views_plan.is_active(view.run),
                            release_form=ReleaseForm(fence=settings().release_fence_periods), approve_form=UploadForm())
-
-
-def _csv_response(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/runs/<int:run_id>/<any(load, buffers, plan):what>.csv")
 @roles("planner", "manager")
 def run_csv(run_id: int, what: str) -> Any:
-    view = queries.plan_view(uow(), run_id, levelled=False)
-    if what == "load":
-        rows = [[wc, t, row["load"][t - 1], row["regular"][t - 1], row["overtime"][t - 1], row["cap_regular"][t - 1],
-                 row["cap_overtime"][t - 1]] for wc, row in view.load.items() for t in view.periods]
-        return _csv_response(f"run-{run_id}-load.csv", ["work_center", "period", "load_min", "regular_min",
-                                                        "overtime_min", "capacity_regular_min",
-                                                        "capacity_overtime_min"], rows)
-    if what == "buffers":
-        rows = [[item, t, inv[t - 1], view.safety.get(item, 0.0)] for item, inv in view.inventory.items()
-                for t in view.periods]
-        return _csv_response(f"run-{run_id}-buffers.csv", ["item", "period", "inventory", "safety_stock"], rows)
-    rows = [[iv, item, t, q[t - 1]] for (iv, item), q in view.production.items() for t in view.periods]
-    return _csv_response(f"run-{run_id}-plan.csv", ["interval", "item", "period", "production"], rows)
+    header, rows = views_plan.plan_table(views_plan.plan_view(uow(), run_id, levelled=False), what)
+    return charts.csv_response(f"run-{run_id}-{what}.csv", header, rows)
 
 
 @bp.route("/runs/<int:run_id>/approve", methods=["POST"])
@@ -212,9 +188,13 @@ def do_release() -> Any:
 @roles("planner", "manager")
 def compare() -> Any:
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
-    runs = queries.plan_runs(uow())
-    result = queries.compare_runs(uow(), a, b) if a and b else None
-    return render_template("plan/compare.html", runs=runs, a=a, b=b, c=result)
+    runs = views_plan.plan_runs(uow())
+    problem = ""
+    if (request.args.get("a") or request.args.get("b")) and not (a and b):
+        problem = "Choose two plan runs (run A and run B) to compare."
+    result = views_plan.compare_runs(uow(), a, b, page=True) if a and b else None
+    return render_template("plan/compare.html", runs=runs, a=a, b=b, c=result, problem=problem), \
+        (400 if problem else 200)
 
 
 @bp.route("/pareto")
@@ -222,9 +202,7 @@ def compare() -> Any:
 def pareto() -> Any:
     x = request.args.get("x", Objective.LATE.value)
     y = request.args.get("y", Objective.INVENTORY.value)
-    if x not in OBJECTIVES or y not in OBJECTIVES or x == y:
-        raise InvalidInput(f"Pareto chart: choose two different objectives of {', '.join(OBJECTIVES)}")
-    points = queries.pareto_points(uow(), x, y)
+    points = views_plan.pareto_points(uow(), x, y)  # InvalidInput: two different objectives
     svg = charts.scatter(f"Plan runs: {x} vs {y} (front: no run is better in both)", [
         {"x": p["x"], "y": p["y"], "label": f"run {p['id']}", "href": url_for("plan.run", run_id=p["id"]),
          "highlight": p["front"]} for p in points], x, y)
@@ -244,7 +222,7 @@ def network() -> Any:
 @bp.route("/demand")
 @roles("planner")
 def demand() -> Any:
-    return render_template("plan/demand.html", orders=queries.orders(uow()), forecasts=queries.forecasts(uow()),
+    return render_template("plan/demand.html", orders=views.orders(uow()), forecasts=views.forecasts(uow()),
                            order_form=OrderForm(), forecast_form=ForecastForm(), upload_form=UploadForm(),
                            change_form=ChangeOrderForm(), problems=[], files=csv_io.KNOWN_FILES)
 
@@ -276,7 +254,7 @@ def upload() -> Any:
             else:
                 flash(f"Imported: {result.summary()}", "ok")
                 return redirect(url_for("plan.demand"))
-    return render_template("plan/demand.html", orders=queries.orders(uow()), forecasts=queries.forecasts(uow()),
+    return render_template("plan/demand.html", orders=views.orders(uow()), forecasts=views.forecasts(uow()),
                            order_form=OrderForm(), forecast_form=ForecastForm(), upload_form=form,
                            change_form=ChangeOrderForm(), problems=problems, files=csv_io.KNOWN_FILES), 400
 
@@ -357,8 +335,8 @@ def capacity() -> Any:
                 flash(e, "error")
         return redirect(url_for("plan.capacity", wc=form.work_center.data or None))
     wc = request.args.get("wc") or None
-    rows = queries.capacity(uow(), wc)
-    return render_template("plan/capacity.html", rows=rows, form=form, wc=wc, work_centers=queries.work_centers(uow()))
+    rows = views.capacity(uow(), wc)
+    return render_template("plan/capacity.html", rows=rows, form=form, wc=wc, work_centers=views.work_centers(uow()))
 
 
 # --- fluctuations and re-plans ------------------------------------------------------------
@@ -367,15 +345,8 @@ def capacity() -> Any:
 @bp.route("/fluctuations")
 @roles("planner", "manager")
 def fluctuations() -> Any:
-    service = queries.optional_service("fluctuations")
-    events: list[dict[str, Any]] = []
-    if service is not None:
-        events = [{**service.fluctuation_dict(e), "text": service.describe(e), "at": e.detected_at}
-                  for e in service.list_fluctuations(uow(), limit=200)]
-    replan_service = queries.optional_service("replan")
-    replans = replan_service.list_replans(uow(), limit=50) if replan_service is not None else []
-    return render_template("plan/fluctuations.html", available=service is not None, events=events, replans=replans,
-                           replan_available=replan_service is not None, form=UploadForm())
+    return render_template("plan/fluctuations.html", events=views_plan.fluctuation_events(uow()),
+                           replans=views_plan.replans(uow()), form=UploadForm())
 
 
 @bp.route("/replans/<int:run_a>/<int:run_b>")
@@ -383,31 +354,17 @@ def fluctuations() -> Any:
 def replan_diff(run_a: int, run_b: int) -> Any:
     """A re-plan's changes against the plan it replaced (lpms.services.replan.plan_diff): per
     interval the production per period, old -> new, frozen periods marked."""
-    service = queries.optional_service("replan")
-    if service is None:
-        abort(404)
-    diff = service.plan_diff(uow(), run_a, run_b)
-    periods = list(range(diff.periods[0], diff.periods[1] + 1)) if diff.periods else []
-    changed = {r.interval for r in diff.changed}
-    grid: dict[str, dict[int, Any]] = {}
-    for r in diff.rows:
-        if r.interval in changed:
-            grid.setdefault(r.interval, {})[r.period] = r
-    return render_template("plan/replan_diff.html", diff=diff, periods=periods, grid=dict(sorted(grid.items())),
-                           largest=diff.largest(10))
+    return render_template("plan/replan_diff.html", d=views_plan.diff_view(uow(), run_a, run_b))
 
 
 @bp.route("/replan", methods=["POST"])
 @roles("planner")
 def replan() -> Any:
-    service = queries.optional_service("replan")
-    if service is None or not UploadForm().validate_on_submit():
-        flash("Re-planning is not available in this installation.", "error")
+    if not UploadForm().validate_on_submit():
+        flash("The form was not accepted: reload the page and try again.", "error")
         return redirect(url_for("plan.fluctuations"))
-    from lpms import bootstrap
-
     try:
-        result = service.replan(uow(), reason="planner (web)", policy=bootstrap.replan_policy(settings()), options=options(),
+        result = replan_service.replan(uow(), reason="planner (web)", policy=replan_policy(settings()), options=options(),
                                 actor=actor(), now=now())
     except LpmsError as exc:
         flash(f"Re-plan: {exc}", "error")

@@ -1,83 +1,59 @@
-"""Management screens: the KPI dashboard (on-time, kit rate history, progress vs plan,
-inventory and overtime against plan) and the archive of daily progress reports."""
+"""Management screens: the KPI dashboard (on-time, kit rate and its history, progress vs plan,
+WIP, buffers and overtime against plan) and the archive of daily progress reports."""
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, render_template, send_file
+from flask import Blueprint, render_template, send_file
 from markupsafe import Markup
 
 from lpms.domain.errors import NotFound
-from lpms.services import work_orders
-from web import charts, queries
-from web.context import now, uow
+from lpms.services import jobs, views_report
+from web import charts
+from web.context import now, settings, uow
 from web.security import roles
 
 bp = Blueprint("report", __name__, url_prefix="/report")
 
 
-def _measures() -> dict[str, Any]:
-    progress = queries.optional_service("progress")
-    if progress is None:
-        return {"available": False}
-    p = progress.progress_dict(progress.progress_report(uow(), now=now()))
-    k = progress.kit_dict(progress.kit_report(uow(), now=now()))
-    return {"available": True, "progress": p, "kit": k}
-
-
 @bp.route("/")
 @roles("manager")
 def dashboard() -> Any:
-    m = _measures()
-    orders = work_orders.list_work_orders(uow())
-    by_status = Counter(wo.status.value for wo in orders)
-    kit_chart = None
-    if m.get("available"):
-        history = m["kit"].get("history", [])
-        labels = [f"P{h['period']}" for h in history]
-        kit_chart = Markup(charts.line_chart("Kit rate by period (recorded at each period start)", labels,
-                                             [("kit rate", [h["rate"] for h in history])], y_max=1.0,
-                                             percent=True, y_label="share of work orders"))
-    return render_template("report/dashboard.html", m=m, by_status=dict(sorted(by_status.items())),
-                           total=len(orders), kit_chart=kit_chart,
-                           good=sum(wo.good for wo in orders), quantity=sum(wo.quantity for wo in orders))
+    try:
+        d = views_report.dashboard(uow(), now=now(), timezone=settings().timezone)
+    except NotFound as exc:  # outside the calendar: say so on the page
+        return render_template("report/dashboard.html", d=None, note=str(exc), kit_chart=None, overtime_chart=None)
+    history = d["kit_history"]
+    kit_chart = Markup(charts.line_chart(
+        "Kit rate by period (recorded at each period start)", [f"P{h['period']}" for h in history],
+        [("kit rate", [h["rate"] for h in history])], y_max=1.0, percent=True,
+        y_label="work orders with a full kit")) if history else None
+    overtime_chart = Markup(charts.bar_chart(
+        "Overtime to date: planned vs used (minutes)", [r["work_center"] for r in d["overtime"]],
+        [("planned", [r["planned_min"] for r in d["overtime"]]), ("used", [r["used_min"] for r in d["overtime"]])],
+        stacked=False, y_label="minutes")) if d["overtime"] else None
+    return render_template("report/dashboard.html", d=d, note="", kit_chart=kit_chart, overtime_chart=overtime_chart)
 
 
 @bp.route("/kit-history.csv")
 @roles("manager")
 def kit_csv() -> Any:
-    m = _measures()
-    if not m.get("available"):
-        raise NotFound("the kit measure is not available in this installation")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["period", "rate"])
-    for h in m["kit"].get("history", []):
-        w.writerow([h["period"], h["rate"]])
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="kit-history.csv"'})
+    header, rows = views_report.kit_history_table(uow(), now=now(), timezone=settings().timezone)
+    return charts.csv_response("kit-history.csv", header, rows)
 
 
 @bp.route("/archive")
 @roles("manager")
 def archive() -> Any:
-    jobs = queries.optional_service("jobs")
-    reports = list(jobs.list_reports(uow())) if jobs is not None else []
-    return render_template("report/archive.html", reports=reports, available=jobs is not None)
+    return render_template("report/archive.html", reports=jobs.list_reports(uow()))
 
 
 @bp.route("/archive/<int:report_id>")
 @roles("manager")
 def archived(report_id: int) -> Any:
-    jobs = queries.optional_service("jobs")
-    if jobs is None:
-        raise NotFound("the report archive is not available in this installation")
     report = jobs.get_report(uow(), report_id)
-    path = Path(str(getattr(report, "html_path", "") or ""))
+    path = Path(str(report.html_path or ""))
     if not path.is_file():
-        raise NotFound(f"report {report_id}: its HTML file is missing")
+        raise NotFound(f"report {report_id}: its HTML file {path.name or '(none)'} is missing")
     return send_file(path.resolve(), mimetype="text/html")

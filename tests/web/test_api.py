@@ -14,8 +14,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from lpms.services import work_orders
-from tests.web.conftest import Plant, api_headers
+from lpms.bootstrap import solver_options
+from lpms.domain.values import Costs
+from lpms.services import replan, work_orders
+from lpms.services.plan_runs import PlanRequest, run_plan
+from tests.web.conftest import NOW, Plant, api_headers
 
 
 def _open_operation(plant: Plant) -> tuple[str, int]:
@@ -85,11 +88,58 @@ def test_orders_capacity_plan_runs_and_release(plant: Plant) -> None:
     run = http.post("/api/v1/plan-runs", json={"priority": ["late", "overtime"]}, headers=h)
     assert run.status_code == 202 and run.json["status"] == "queued"
     compare = http.get(f"/api/v1/plan-runs/compare?a={plant.run_id}&b={plant.run_id}", headers=h)
-    assert compare.status_code == 200 and compare.json["units_moved"] == 0
+    assert compare.status_code == 200 and compare.json["diff"]["units_moved"] == 0
+    assert compare.json["diff"]["changed"] == 0 and all(o["change"] == 0 for o in compare.json["objectives"])
     not_ok = http.post(f"/api/v1/plan-runs/{run.json['id']}/approve", headers=h)
     assert not_ok.status_code == 409
     release = http.post("/api/v1/releases", json={"fence": 2}, headers=h)
     assert release.status_code == 201 and release.json["frozen"]
+
+
+def test_compare_two_runs_is_the_replan_diff_with_objectives_and_items(plant: Plant) -> None:
+    other = run_plan(plant.uow(), PlanRequest(costs=Costs(late=1, balance=1, inventory=50, overtime=20)),
+                     options=solver_options(plant.settings), actor="test", now=NOW).run_id
+    http = plant.app.test_client()
+    h = api_headers(plant, "manager")
+    response = http.get(f"/api/v1/plan-runs/compare?a={plant.run_id}&b={other}", headers=h)
+    assert response.status_code == 200, response.json
+    c = response.json
+    # the diff is the re-plan diff, unchanged
+    assert c["diff"] == replan.plan_diff_dict(replan.plan_diff(plant.uow(), plant.run_id, other))
+    assert c["diff"]["units_moved"] > 0 and c["diff"]["changed"] > 0
+    # objectives side by side: each run's values, change = b - a
+    assert (c["a"]["id"], c["b"]["id"]) == (plant.run_id, other)
+    names = {o["objective"] for o in c["objectives"]}
+    assert names == set(c["a"]["objectives"]) | set(c["b"]["objectives"]) and "late" in names
+    for o in c["objectives"]:
+        assert o["a"] == c["a"]["objectives"].get(o["objective"]) and o["b"] == c["b"]["objectives"].get(o["objective"])
+        if o["a"] is not None and o["b"] is not None:
+            assert abs(o["change"] - (o["b"] - o["a"])) < 1e-6
+    # per item: the diff's rows summed per interval (its head item); moved adds up to units moved
+    rows = c["diff"]["rows"]
+    for it in c["items"]:
+        mine = [r for r in rows if r["interval"] == it["interval"]]
+        assert it["item"] == it["interval"].removeprefix("I:")
+        assert abs(it["a"] - sum(r["old"] for r in mine)) < 1e-6 and abs(it["b"] - sum(r["new"] for r in mine)) < 1e-6
+        assert abs(it["change"] - (it["b"] - it["a"])) < 1e-6
+        assert it["periods_changed"] == sum(1 for r in mine if r["change"])
+    assert abs(sum(it["moved"] for it in c["items"]) - c["diff"]["units_moved"]) < 1e-6
+    assert [it["moved"] for it in c["items"]] == sorted((it["moved"] for it in c["items"]), reverse=True)
+    # the response matches its schema in the OpenAPI document
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", plant.app)
+    spec = http.get("/api/v1/openapi.json").json
+    body = spec["paths"]["/api/v1/plan-runs/compare"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/Compare"}
+    assert {"objectives", "items", "diff"} <= set(spec["components"]["schemas"]["Compare"]["required"])
+    case = schema["/api/v1/plan-runs/compare"]["GET"].Case(query={"a": plant.run_id, "b": other})
+    case.call_and_validate(headers=h, checks=[response_schema_conformance, status_code_conformance])
+    # wrong input
+    missing = http.get(f"/api/v1/plan-runs/compare?a={plant.run_id}", headers=h)
+    assert missing.status_code == 422 and "b" in missing.json["error"]["details"]["fields"]["query"]
+    unknown = http.get(f"/api/v1/plan-runs/compare?a={plant.run_id}&b=999999", headers=h)
+    assert unknown.status_code == 404 and "999999" in unknown.json["error"]["message"]
+    assert http.get(f"/api/v1/plan-runs/compare?a=1&b={other}",
+                    headers=api_headers(plant, "supervisor")).status_code == 403
 
 
 def test_downtime_and_stock_moves(plant: Plant) -> None:

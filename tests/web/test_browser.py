@@ -31,9 +31,9 @@ if not (CHROMIUM and DRIVER):
     pytest.skip("chromium / chromedriver not installed", allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
@@ -71,10 +71,13 @@ def shot(d: Any, name: str) -> None:
 
 
 def click_and_load(d: Any, by: str, value: str) -> None:
-    """Click what submits a form or follows a link and wait until the next page has loaded."""
-    page = d.find_element(By.TAG_NAME, "html")
+    """Click what submits a form or follows a link and wait until the next page has loaded (a
+    mark set on this page's window is gone; Chromium's staleness answers are not reliable
+    during a navigation)."""
+    d.execute_script("window.lpmsOldPage = true;")
     d.find_element(by, value).click()
-    WebDriverWait(d, 20).until(ec.staleness_of(page))
+    WebDriverWait(d, 20, ignored_exceptions=(WebDriverException,)).until(lambda drv: drv.execute_script(
+        "return !window.lpmsOldPage && document.readyState === 'complete';"))
 
 
 def login(d: Any, base: str, user: str) -> None:

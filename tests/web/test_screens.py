@@ -122,7 +122,7 @@ def test_plan_run_queued_solved_compared_approved_and_released(plant: Plant) -> 
     assert "succeeded" in page and "<svg" in page and 'id="plan-table"' in page and 'id="levelled"' in page
     assert planner.get(f"/plan/runs/{run_id}/load.csv").get_data(as_text=True).startswith("work_center,period")
     compare = planner.text(f"/plan/compare?a={plant.run_id}&b={run_id}")
-    assert "units moved" in compare and 'id="compare-objectives"' in compare
+    assert "units moved" in compare and 'id="compare-objectives"' in compare and 'id="compare-items"' in compare
     pareto = planner.text("/plan/pareto?x=late&y=inventory")
     assert f'href="/plan/runs/{run_id}"' in pareto and "<svg" in pareto
     assert "<svg" in planner.text("/plan/network")
@@ -132,10 +132,45 @@ def test_plan_run_queued_solved_compared_approved_and_released(plant: Plant) -> 
     assert f"Released run {run_id}" in released.get_data(as_text=True)
 
 
+def test_compare_screen_shows_the_replan_diff_objectives_and_items(plant: Plant) -> None:
+    from lpms.bootstrap import solver_options
+    from lpms.domain.values import Costs
+    from lpms.services import replan, views_plan
+    from lpms.services.plan_runs import PlanRequest, run_plan
+
+    other = run_plan(plant.uow(), PlanRequest(costs=Costs(late=1, balance=1, inventory=50, overtime=20)),
+                     options=solver_options(plant.settings), actor="test", now=NOW).run_id
+    manager = Client(plant.app, "manager")
+    page = manager.text(f"/plan/compare?a={plant.run_id}&b={other}")
+    diff = replan.plan_diff(plant.uow(), plant.run_id, other)
+    assert diff.units_moved > 0
+    assert f'id="units-moved">{diff.units_moved:,.0f}<' in page
+    for row in diff.largest(3):
+        assert f"<td>{row.interval}</td>" in page
+    objectives = page.split('id="compare-objectives"')[1].split("</table>")[0]
+    for name in ("late", "inventory", "overtime", "balance"):
+        assert f"<td>{name}</td>" in objectives
+    c = views_plan.compare_runs(plant.uow(), plant.run_id, other)
+    items = page.split('id="compare-items"')[1].split("</table>")[0]
+    assert items.count("<tr>") == len(c["items"]) + 1  # the header row and one per item
+    top = c["items"][0]
+    assert f"<td>{top['item']}</td><td>{top['interval']}</td>" in items
+    # the re-plan changes page shows the same diff
+    assert f'id="units-moved">{diff.units_moved:,.0f}<' in manager.text(f"/plan/replans/{plant.run_id}/{other}")
+    # wrong input: one run only, an unknown run
+    one = manager.get(f"/plan/compare?a={plant.run_id}")
+    assert one.status_code == 400 and "Choose two plan runs" in one.get_data(as_text=True)
+    unknown = manager.get(f"/plan/compare?a={plant.run_id}&b=999999")
+    assert unknown.status_code == 404 and "plan run 999999" in unknown.get_data(as_text=True)
+    assert Client(plant.app, "supervisor").get(f"/plan/compare?a={plant.run_id}&b={other}").status_code == 403
+
+
 def test_manager_dashboard_and_admin_screens(plant: Plant) -> None:
     manager = Client(plant.app, "manager")
     dash = manager.text("/report/")
     assert "KPI dashboard" in dash and 'id="wo-status"' in dash
+    for table in ("progress-wc", "progress-iv", "buffers", "overtime", "kit-history"):
+        assert f'id="{table}"' in dash
     manager.text("/report/archive")
     admin = Client(plant.app, "admin")
     admin.post("/admin/users", {"username": "carla", "role": "supervisor", "password": "carla-password"})
