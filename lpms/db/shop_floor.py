@@ -13,12 +13,13 @@ then items by id. A lock not granted within the timeout is ``Busy``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, literal, null, select, text, union_all, update
+from sqlalchemy import Select, Table, bindparam, func, insert, literal, null, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -34,13 +35,109 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def _locks_rows(session: Session) -> bool:
+    """Whether ``lock=True`` reads lock rows: on PostgreSQL (FOR NO KEY UPDATE); SQLite writers
+    are already serialised by the write lock ``TransactionLocks.begin`` took."""
+    return _dialect(session) == "postgresql"
+
+
 def _row_lock(stmt: Select[Any], session: Session, of: Any = None) -> Select[Any]:
-    """Lock the selected rows (of the table ``of``, default all) until commit on PostgreSQL
-    (FOR NO KEY UPDATE); SQLite writers are already serialised by the write lock
-    ``TransactionLocks.begin`` took."""
-    if _dialect(session) == "postgresql":
+    """Lock the selected rows (of the table ``of``, default all) until commit (``_locks_rows``)."""
+    if _locks_rows(session):
         return stmt.with_for_update(key_share=True, of=of)
     return stmt
+
+
+# --- statements of the completion report's path, built once ------------------------------
+# (building a select with joins, aliases and a union costs more Python time than running it:
+# the report path reuses these; SQLAlchemy caches their compiled form)
+
+
+@functools.cache
+def _wo_head(lock: bool) -> Select[Any]:
+    w = m.WorkOrder
+    stmt = (select(w.id, w.number, w.plan_run_id, m.Item.code, w.interval_code, w.start_period_seq,
+                   w.due_period_seq, w.quantity, w.good_qty, w.scrap_qty, w.status, w.priority, w.version,
+                   w.close_reason, w.created_by, w.created_at, w.updated_at, w.finished_at)
+            .join(m.Item, m.Item.id == w.item_id).where(w.number == bindparam("number")))
+    return stmt.with_for_update(key_share=True, of=w) if lock else stmt
+
+
+@functools.cache
+def _wo_lines() -> Select[Any]:
+    """One row per operation (component columns NULL) and one per component (operation columns NULL)."""
+    o, op_item, comp_item, c = (aliased(m.WorkOrderOperation), aliased(m.Item), aliased(m.Item),
+                                aliased(m.WorkOrderComponent))
+    op_rows = (select(literal(0).label("kind"), o.seq, op_item.code, o.routing_seq, m.WorkCenter.code.label("wc"),
+                      o.run_min, o.setup_min, o.good_qty, o.scrap_qty, literal(0).label("cid"))
+               .join(op_item, op_item.id == o.item_id).join(m.WorkCenter, m.WorkCenter.id == o.work_center_id)
+               .where(o.work_order_id == bindparam("wo_id")))
+    comp_rows = (select(literal(1), null(), comp_item.code, null(), null(), c.qty_per, null(), null(), null(), c.id)
+                 .join(comp_item, comp_item.id == c.item_id).where(c.work_order_id == bindparam("wo_id")))
+    both = union_all(op_rows, comp_rows).subquery()
+    return select(both).order_by(both.c.kind, both.c.seq, both.c.cid)
+
+
+@functools.cache
+def _completion_select() -> Select[Any]:
+    r, corrected = m.CompletionReport, aliased(m.CompletionReport)
+    return (select(r.id, r.client_key, m.WorkOrder.number, r.operation_seq, r.good_qty, r.scrap_qty, r.corrects_id,
+                   r.reported_by, r.reported_at, r.note, corrected.client_key)
+            .join(m.WorkOrder, m.WorkOrder.id == r.work_order_id)
+            .outerjoin(corrected, corrected.id == r.corrects_id))
+
+
+@functools.cache
+def _completion_by(column: str) -> Select[Any]:
+    return _completion_select().where(getattr(m.CompletionReport, column) == bindparam("value"))
+
+
+@functools.cache
+def _set_operation() -> Any:
+    op = _table(m.WorkOrderOperation).c
+    return (update(_table(m.WorkOrderOperation)).where(op.work_order_id == bindparam("b_wo_id"), op.seq == bindparam("b_seq"))
+            .values(good_qty=bindparam("b_good"), scrap_qty=bindparam("b_scrap")))
+
+
+@functools.cache
+def _update_wo(fields: tuple[str, ...]) -> Any:
+    w = _table(m.WorkOrder)
+    return (update(w).where(w.c.id == bindparam("b_wo_id"))
+            .values(version=w.c.version + 1, updated_at=bindparam("b_now"), **{f: bindparam(f"b_{f}") for f in fields}))
+
+
+def _table(model: Any) -> Table:
+    """A mapped class's table: Core statements on it skip the ORM's bulk machinery."""
+    return cast(Table, model.__table__)
+
+
+@functools.cache
+def _items_by_code(lock: bool) -> Select[Any]:
+    stmt = (select(m.Item.id, m.Item.code).where(m.Item.code.in_(bindparam("codes", expanding=True)))
+            .order_by(m.Item.id))
+    return stmt.with_for_update(key_share=True) if lock else stmt
+
+
+@functools.cache
+def _on_hand() -> Select[Any]:
+    opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
+    moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
+    return select(m.Item.code, opening, moved).where(m.Item.code.in_(bindparam("codes", expanding=True)))
+
+
+@functools.cache
+def _insert_completion(dialect: str) -> Any:
+    values: dict[str, Any] = {k: bindparam(k) for k in ("client_key", "work_order_id", "operation_seq", "good_qty", "scrap_qty",
+                                          "corrects_id", "reported_by", "reported_at", "note")}
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
+            index_elements=[m.CompletionReport.client_key])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
+            index_elements=[m.CompletionReport.client_key])
+    else:
+        stmt = insert(m.CompletionReport).values(values)
+    return stmt.returning(m.CompletionReport.id)
 
 
 # --- records ------------------------------------------------------------------------------
@@ -350,29 +447,11 @@ class WorkOrders:
         tables as they were when it started, so the operations' totals are read only once the
         lock is held."""
         s = self.session
-        w = m.WorkOrder
-        stmt = (select(w.id, w.number, w.plan_run_id, m.Item.code, w.interval_code, w.start_period_seq,
-                       w.due_period_seq, w.quantity, w.good_qty, w.scrap_qty, w.status, w.priority, w.version,
-                       w.close_reason, w.created_by, w.created_at, w.updated_at, w.finished_at)
-                .join(m.Item, m.Item.id == w.item_id).where(w.number == number))
-        if lock:
-            stmt = _row_lock(stmt, s, of=w)
-        found = s.execute(stmt).first()
+        found = s.execute(_wo_head(lock and _locks_rows(s)), {"number": number}).first()
         if found is None:
             raise NotFound(f"work order {number} does not exist")
         wo_id = found[0]
-        o, op_item, comp_item, c = (aliased(m.WorkOrderOperation), aliased(m.Item), aliased(m.Item),
-                                    aliased(m.WorkOrderComponent))
-        # one row per operation (component columns NULL) and one per component (operation columns NULL)
-        op_rows = (select(literal(0).label("kind"), o.seq, op_item.code, o.routing_seq, m.WorkCenter.code.label("wc"),
-                          o.run_min, o.setup_min, o.good_qty, o.scrap_qty, literal(0).label("cid"))
-                   .join(op_item, op_item.id == o.item_id).join(m.WorkCenter, m.WorkCenter.id == o.work_center_id)
-                   .where(o.work_order_id == wo_id))
-        comp_rows = (select(literal(1), null(), comp_item.code, null(), null(), c.qty_per, null(), null(), null(),
-                            c.id)
-                     .join(comp_item, comp_item.id == c.item_id).where(c.work_order_id == wo_id))
-        both = union_all(op_rows, comp_rows).subquery()
-        rows = s.execute(select(both).order_by(both.c.kind, both.c.seq, both.c.cid)).tuples().all()
+        rows = s.execute(_wo_lines(), {"wo_id": wo_id}).tuples().all()
         ops = tuple(OperationRecord(int(r[1]), r[2], int(r[3]), r[4], float(r[5]), float(r[6]), float(r[7]),
                                     float(r[8])) for r in rows if r[0] == 0)
         comps = tuple(ComponentRecord(r[2], float(r[5])) for r in rows if r[0] == 1)
@@ -420,18 +499,15 @@ class WorkOrders:
         for name in fields:
             if name not in ("good_qty", "scrap_qty", "status", "close_reason", "finished_at"):
                 raise AttributeError(name)
-        done = self.session.execute(
-            update(m.WorkOrder).where(m.WorkOrder.id == work_order_id)
-            .values(version=m.WorkOrder.version + 1, updated_at=now, **fields)
-            .execution_options(synchronize_session=False))
+        names = tuple(sorted(fields))
+        done = self.session.execute(_update_wo(names), {"b_wo_id": work_order_id, "b_now": now,
+                                                        **{f"b_{f}": fields[f] for f in names}})
         if getattr(done, "rowcount", 1) != 1:
             raise NotFound(f"work order id {work_order_id} does not exist")
 
     def set_operation(self, work_order_id: int, seq: int, *, good: float, scrap: float) -> None:
-        done = self.session.execute(
-            update(m.WorkOrderOperation)
-            .where(m.WorkOrderOperation.work_order_id == work_order_id, m.WorkOrderOperation.seq == seq)
-            .values(good_qty=good, scrap_qty=scrap).execution_options(synchronize_session=False))
+        done = self.session.execute(_set_operation(), {"b_wo_id": work_order_id, "b_seq": seq, "b_good": good,
+                                                       "b_scrap": scrap})
         if getattr(done, "rowcount", 1) != 1:
             raise NotFound(f"operation {seq} of work order id {work_order_id} does not exist")
 
@@ -455,29 +531,22 @@ class ShopReports:
         self.session = session
 
     @staticmethod
-    def _completion(row: m.CompletionReport, number: str, corrects_key: str | None) -> CompletionRecord:
-        return CompletionRecord(row.id, row.client_key, number, row.operation_seq, row.good_qty, row.scrap_qty,
-                                row.corrects_id, row.reported_by, row.reported_at, row.note, corrects_key)
+    def _completion(row: Any) -> CompletionRecord:
+        (report_id, key, number, seq, good, scrap, corrects_id, by, at, note, corrects_key) = row
+        return CompletionRecord(report_id, key, number, seq, good, scrap, corrects_id, by, at, note, corrects_key)
 
-    @staticmethod
-    def _select() -> Select[Any]:
-        corrected = aliased(m.CompletionReport)
-        return (select(m.CompletionReport, m.WorkOrder.number, corrected.client_key)
-                .join(m.WorkOrder, m.WorkOrder.id == m.CompletionReport.work_order_id)
-                .outerjoin(corrected, corrected.id == m.CompletionReport.corrects_id))
-
-    def _one(self, *where: Any) -> CompletionRecord | None:
-        found = self.session.execute(self._select().where(*where)).first()
-        return None if found is None else self._completion(found[0], found[1], found[2])
+    def _one(self, column: str, value: Any) -> CompletionRecord | None:
+        found = self.session.execute(_completion_by(column), {"value": value}).first()
+        return None if found is None else self._completion(found)
 
     def completion_by_key(self, client_key: str) -> CompletionRecord | None:
-        return self._one(m.CompletionReport.client_key == client_key)
+        return self._one("client_key", client_key)
 
     def completion_by_id(self, report_id: int) -> CompletionRecord | None:
-        return self._one(m.CompletionReport.id == report_id)
+        return self._one("id", report_id)
 
     def correction_of(self, report_id: int) -> CompletionRecord | None:
-        return self._one(m.CompletionReport.corrects_id == report_id)
+        return self._one("corrects_id", report_id)
 
     def add_completion(self, *, client_key: str, work_order_id: int, work_order: str, operation_seq: int,
                        good: float, scrap: float, reported_by: str, reported_at: dt.datetime,
@@ -499,16 +568,8 @@ class ShopReports:
         values = {"client_key": client_key, "work_order_id": work_order_id, "operation_seq": operation_seq,
                   "good_qty": good, "scrap_qty": scrap, "corrects_id": corrects.id if corrects else None,
                   "reported_by": reported_by, "reported_at": reported_at, "note": note}
-        dialect = _dialect(self.session)
-        if skip_existing and dialect == "postgresql":
-            stmt: Any = pg_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
-                index_elements=[m.CompletionReport.client_key])
-        elif skip_existing and dialect == "sqlite":
-            stmt = sqlite_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
-                index_elements=[m.CompletionReport.client_key])
-        else:
-            stmt = insert(m.CompletionReport).values(values)
-        report_id = self.session.execute(stmt.returning(m.CompletionReport.id)).scalar()
+        stmt = _insert_completion(_dialect(self.session) if skip_existing else "")
+        report_id = self.session.execute(stmt, values).scalar()
         if report_id is None:
             return None
         return CompletionRecord(int(report_id), client_key, work_order, operation_seq, good, scrap,
@@ -516,10 +577,10 @@ class ShopReports:
                                 corrects.client_key if corrects else None)
 
     def completions(self, work_order: str | None = None) -> list[CompletionRecord]:
-        stmt = self._select().order_by(m.CompletionReport.id)
+        stmt = _completion_select().order_by(m.CompletionReport.id)
         if work_order is not None:
             stmt = stmt.where(m.WorkOrder.number == work_order)
-        return [self._completion(r, number, key) for r, number, key in self.session.execute(stmt).tuples()]
+        return [self._completion(r) for r in self.session.execute(stmt)]
 
     def _downtime(self, row: m.DowntimeReport) -> DowntimeRecord:
         s = self.session
@@ -586,12 +647,10 @@ class StockLedger:
         wanted = sorted(set(codes))
         if not wanted:
             return {}
-        stmt = select(m.Item.id, m.Item.code).where(m.Item.code.in_(wanted)).order_by(m.Item.id)
-        if lock:
-            stmt = _row_lock(stmt, self.session)
         if not lock and all(c in self._ids for c in wanted):
             return {c: self._ids[c] for c in wanted}
-        found = {code: item_id for item_id, code in self.session.execute(stmt).tuples()}
+        stmt = _items_by_code(lock and _locks_rows(self.session))
+        found = {code: item_id for item_id, code in self.session.execute(stmt, {"codes": wanted}).tuples()}
         self._ids.update(found)
         missing = [c for c in wanted if c not in found]
         if missing:
@@ -631,7 +690,7 @@ class StockLedger:
         if not moves:
             return
         ids = self.item_ids([item for item, _, _ in moves])
-        self.session.execute(insert(m.StockMove), [
+        self.session.execute(insert(_table(m.StockMove)), [  # Core: no ORM bulk-insert machinery
             {"item_id": ids[item], "kind": kind, "quantity": qty, "work_order_id": work_order_id,
              "completion_report_id": completion_report_id, "customer_order_id": None, "reference": "",
              "reason": "", "posted_by": posted_by, "posted_at": posted_at} for item, kind, qty in moves])
@@ -643,9 +702,7 @@ class StockLedger:
         wanted = sorted(set(codes))
         if not wanted:
             return {}
-        opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
-        moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
-        rows = self.session.execute(select(m.Item.code, opening, moved).where(m.Item.code.in_(wanted))).tuples()
+        rows = self.session.execute(_on_hand(), {"codes": wanted}).tuples()
         result = {c: 0.0 for c in wanted}
         for code, start, delta in rows:
             result[code] = round(float(start or 0.0) + float(delta or 0.0), 9) + 0.0

@@ -237,7 +237,7 @@ def test_a_naive_read_modify_write_loses_units_under_the_same_load(url: str, mon
     if not url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers by its database lock: there is no race to lose (PostgreSQL pass)")
     # naive: read the work order (and the stock) without a row lock, compute, write back
-    monkeypatch.setattr(shop_floor, "_row_lock", lambda stmt, session, of=None: stmt)
+    monkeypatch.setattr(shop_floor, "_locks_rows", lambda session: False)
     original_get = shop_floor.WorkOrders.get
 
     def get(self: shop_floor.WorkOrders, number: str, *, lock: bool = False) -> WorkOrderRecord:
