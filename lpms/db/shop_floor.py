@@ -129,15 +129,30 @@ def _on_hand() -> Select[Any]:
 def _insert_completion(dialect: str) -> Any:
     values: dict[str, Any] = {k: bindparam(k) for k in ("client_key", "work_order_id", "operation_seq", "good_qty", "scrap_qty",
                                           "corrects_id", "reported_by", "reported_at", "note")}
+    table = _table(m.CompletionReport)
     if dialect == "postgresql":
-        stmt: Any = pg_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
-            index_elements=[m.CompletionReport.client_key])
+        stmt: Any = pg_insert(table).values(values).on_conflict_do_nothing(index_elements=[table.c.client_key])
     elif dialect == "sqlite":
-        stmt = sqlite_insert(m.CompletionReport).values(values).on_conflict_do_nothing(
-            index_elements=[m.CompletionReport.client_key])
+        stmt = sqlite_insert(table).values(values).on_conflict_do_nothing(index_elements=[table.c.client_key])
     else:
-        stmt = insert(m.CompletionReport).values(values)
-    return stmt.returning(m.CompletionReport.id)
+        stmt = insert(table).values(values)
+    return stmt.returning(table.c.id)
+
+
+@functools.cache
+def _moves_select() -> Select[Any]:
+    mv = m.StockMove
+    return (select(mv.id, m.Item.code, mv.kind, mv.quantity, m.WorkOrder.number, mv.completion_report_id,
+                   m.CustomerOrder.number, mv.reference, mv.reason, mv.posted_by, mv.posted_at)
+            .join(m.Item, m.Item.id == mv.item_id)
+            .outerjoin(m.WorkOrder, m.WorkOrder.id == mv.work_order_id)
+            .outerjoin(m.CustomerOrder, m.CustomerOrder.id == mv.customer_order_id)
+            .order_by(mv.id))
+
+
+@functools.cache
+def _moves_of_report() -> Select[Any]:
+    return _moves_select().where(m.StockMove.completion_report_id == bindparam("report_id"))
 
 
 # --- records ------------------------------------------------------------------------------
@@ -721,30 +736,19 @@ class StockLedger:
 
     def moves(self, *, item: str | None = None, completion_report_id: int | None = None,
               work_order: str | None = None) -> list[StockMoveRecord]:
-        s = self.session
-        stmt = select(m.StockMove).order_by(m.StockMove.id)
-        if item is not None:
-            stmt = stmt.where(m.StockMove.item_id == self.item_ids([item])[item])
-        if completion_report_id is not None:
-            stmt = stmt.where(m.StockMove.completion_report_id == completion_report_id)
-        if work_order is not None:
-            stmt = stmt.join(m.WorkOrder, m.WorkOrder.id == m.StockMove.work_order_id).where(
-                m.WorkOrder.number == work_order)
-        rows = list(s.scalars(stmt))
-        item_ids = {r.item_id for r in rows}
-        item_code = dict(s.execute(select(m.Item.id, m.Item.code).where(m.Item.id.in_(item_ids))).tuples().all()) \
-            if item_ids else {}
-        wo_ids = {r.work_order_id for r in rows if r.work_order_id is not None}
-        order_ids = {r.customer_order_id for r in rows if r.customer_order_id is not None}
-        wo_number = dict(s.execute(select(m.WorkOrder.id, m.WorkOrder.number).where(m.WorkOrder.id.in_(wo_ids)))
-                         .tuples().all()) if wo_ids else {}
-        order_number = dict(s.execute(select(m.CustomerOrder.id, m.CustomerOrder.number)
-                                      .where(m.CustomerOrder.id.in_(order_ids))).tuples().all()) if order_ids else {}
-        return [StockMoveRecord(r.id, item_code[r.item_id], r.kind, r.quantity,
-                                wo_number.get(r.work_order_id) if r.work_order_id is not None else None,
-                                r.completion_report_id,
-                                order_number.get(r.customer_order_id) if r.customer_order_id is not None else None,
-                                r.reference, r.reason, r.posted_by, r.posted_at) for r in rows]
+        """Stock moves in the order posted, optionally of one item, report or work order (one query)."""
+        if completion_report_id is not None and item is None and work_order is None:
+            rows = self.session.execute(_moves_of_report(), {"report_id": completion_report_id}).tuples().all()
+        else:
+            stmt = _moves_select()
+            if item is not None:
+                stmt = stmt.where(m.StockMove.item_id == self.item_ids([item])[item])
+            if completion_report_id is not None:
+                stmt = stmt.where(m.StockMove.completion_report_id == completion_report_id)
+            if work_order is not None:
+                stmt = stmt.where(m.WorkOrder.number == work_order)
+            rows = self.session.execute(stmt).tuples().all()
+        return [StockMoveRecord(*r) for r in rows]
 
     def issued(self, work_order_id: int) -> dict[str, float]:
         """Units of each component issued to a work order, net of returns."""
