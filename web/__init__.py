@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
     from web import admin, api, auth, errors, floor, plan, report
     from web.context import WebContext
     from web.security import TokenCache, csrf, init_login, public
+    from web.throttle import LoginThrottle
 
     app = Flask(__name__)
     app.config.update(
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
     db = database if database is not None else open_database(settings)
     app.extensions["lpms"] = WebContext(settings, db)
     app.extensions["lpms_tokens"] = TokenCache(settings.api_token_cache_seconds)
+    app.extensions["lpms_login_throttle"] = LoginThrottle()
     csrf.init_app(app)
     init_login(app)
     errors.register(app)

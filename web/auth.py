@@ -1,10 +1,12 @@
-"""Login, logout, the start page by role, and the health check."""
+"""Login (with failed-login throttling, web/throttle.py), logout, the start page by role, and
+the health check."""
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -12,8 +14,9 @@ from wtforms.validators import DataRequired, Length
 
 from lpms.bootstrap import check_head, translate_db_error
 from lpms.services import users
-from web.context import ctx, uow
+from web.context import ctx, now, uow
 from web.security import ALL_ROLES, WebUser, allows, public, roles
+from web.throttle import LoginThrottle
 
 bp = Blueprint("auth", __name__)
 
@@ -45,16 +48,32 @@ def _safe_next(target: str | None) -> str | None:
 def login() -> Any:
     form = LoginForm()
     error = ""
+    status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
-        record = users.authenticate(uow(), form.username.data or "", form.password.data or "")
-        if record is None:
-            error = "Unknown user name or wrong password."
-        else:
-            session.clear()
-            login_user(WebUser(record))
-            return redirect(_safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[record.role.value]))
-    status = 401 if error else 200
-    return render_template("login.html", form=form, error=error), status
+        name, address, at = form.username.data or "", request.remote_addr or "", now()
+        throttle = login_throttle()
+        until = throttle.refused_until(name, address, at)  # refused without looking at the password
+        if until is None:
+            record = users.authenticate(uow(), name, form.password.data or "")
+            if record is not None:
+                throttle.succeeded(name, address)
+                session.clear()
+                login_user(WebUser(record))
+                return redirect(_safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[record.role.value]))
+            error, status = "Unknown user name or wrong password.", 401
+            until = throttle.failed(name, address, at)
+        if until is not None:
+            minutes = max(1, math.ceil((until - at).total_seconds() / 60))
+            error = (f"Too many failed logins: logging in with this user name or from this device is paused. "
+                     f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+            status = 429
+            headers["Retry-After"] = str(max(1, math.ceil((until - at).total_seconds())))
+    return render_template("login.html", form=form, error=error), status, headers
+
+
+def login_throttle() -> LoginThrottle:
+    return current_app.extensions["lpms_login_throttle"]  # type: ignore[no-any-return]  # set by create_app
 
 
 @bp.route("/logout", methods=["POST"])
