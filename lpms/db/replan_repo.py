@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lpms.db import models as m
 from lpms.db.models_replan import Replan, ReplanChange
+from lpms.domain.enums import PlanRunStatus
 from lpms.domain.errors import NotFound
 
 
@@ -84,6 +85,12 @@ class ReplanRepository:
     def by_run(self, plan_run_id: int) -> ReplanRecord | None:
         row = self.session.scalar(select(Replan).where(Replan.plan_run_id == plan_run_id))
         return None if row is None else _record(row)
+
+    def running(self, *, since: dt.datetime) -> list[ReplanRecord]:
+        """Re-plans whose plan run is still running and was created at or after ``since``."""
+        return [_record(r) for r in self.session.scalars(
+            select(Replan).join(m.PlanRun, m.PlanRun.id == Replan.plan_run_id)
+            .where(m.PlanRun.status == PlanRunStatus.RUNNING, Replan.created_at >= since).order_by(Replan.id))]
 
     def latest(self, limit: int = 100) -> list[ReplanRecord]:
         return [_record(r) for r in self.session.scalars(select(Replan).order_by(Replan.id.desc()).limit(limit))]

@@ -25,7 +25,7 @@ from typing import Any
 
 from lpms.db.replan_repo import DiffRow, ReplanRecord, ReplanRepository
 from lpms.domain.enums import PlanRunStatus, WorkOrderStatus
-from lpms.domain.errors import Infeasible, InvalidInput, LpmsError
+from lpms.domain.errors import Busy, Infeasible, InvalidInput, LpmsError
 from lpms.domain.plant_time import current_period, plant_date
 from lpms.domain.transitions import PLAN_RUN_TRANSITIONS, check_transition
 from lpms.planning.network_plan import NetworkPlan, plan_priority, plan_weighted
@@ -206,6 +206,10 @@ def _work_order_rows(uow: ShopFloorUnitOfWork) -> tuple[tuple[WorkOrderRow, ...]
     return tuple(rows), tuple(finished)
 
 
+REPLAN_LOCK = "lpms.replan"
+REPLAN_LOCK_TIMEOUT_S = 10.0
+
+
 def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, options: SolverOptions, actor: str,
            now: datetime) -> ReplanResult:
     """Re-plan from the current period with minimal change; approve and release it when the
@@ -225,7 +229,16 @@ def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, optio
         raise InvalidInput(f"planned yield: window {policy.yield_window} and z {policy.yield_z!r} must not be negative")
     started = time.perf_counter()
     with uow:
+        # one re-plan at a time: the check and this run's row under one lock, so that two callers
+        # (the nightly job, a planner's "re-plan now") never plan from the same previous plan and
+        # approve over each other; a run left "running" by a crash stops blocking once stale
+        uow.locks.begin(REPLAN_LOCK, timeout=REPLAN_LOCK_TIMEOUT_S,
+                        busy_message="another re-plan is starting; try again in a moment")
         repo = ReplanRepository(uow.session)  # type: ignore[attr-defined]  # the SQL unit of work's session
+        stale = timedelta(seconds=2 * float(options.time_limit_s) + 300)
+        for other in repo.running(since=now - stale):
+            raise Busy(f"re-plan {other.id} (plan run {other.plan_run_id}, started {other.created_at:%Y-%m-%d %H:%M} "
+                       f"UTC by {other.created_by}) is still running; wait for it to finish")
         calendar = uow.work_orders.periods()
         first = current_period(calendar, plant_date(now, policy.timezone)).seq  # NotFound outside the calendar
         approved = uow.work_orders.approved_run_ids()
@@ -286,6 +299,13 @@ def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, optio
                      started, actor)
     if not policy.auto_approve:
         return result
+    with uow:
+        approved_now = uow.work_orders.approved_run_ids()
+    if (approved_now[-1] if approved_now else None) != previous_id:
+        # a planner approved another run while this one was solving: theirs stays in force
+        note = (f"not approved: plan run {approved_now[-1]} was approved while this re-plan ran, "
+                f"so this plan (from run {previous_id}) is out of date")
+        return dataclasses.replace(result, notes=(*result.notes, note))
     approve_plan_run(uow, run_id, actor=actor, now=now)
     release = release_work_orders(uow, fence_periods=policy.fence_periods, actor=actor, now=now,
                                   timezone=policy.timezone)

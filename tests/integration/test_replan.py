@@ -257,3 +257,41 @@ def test_lpms_replan_table_json_and_exit_codes(cli_db: list[str], capsys: pytest
     assert err.count("\n") == 1
     assert main(["replan", *cli_db[:2], "--as-of", "2030-01-01T00:00"]) == 2  # no current period
 
+
+
+def test_one_replan_at_a_time_and_a_stale_running_one_stops_blocking(uow: UnitOfWork) -> None:
+    from lpms.domain.errors import Busy
+    released_plant(uow, fence=2)
+    first = _replan(uow)
+    # a re-plan that is still solving (its plan run "running"), as another process would leave it
+    with uow:
+        uow.plan_runs.update(first.run_id, status=PlanRunStatus.RUNNING)
+        uow.commit()
+    with pytest.raises(Busy, match=rf"re-plan {first.replan_id} \(plan run {first.run_id}.*still running"):
+        replan(uow, reason="second", policy=MANUAL, options=OPTIONS, actor="test", now=NOW)
+    with uow:  # nothing was recorded for the refused one
+        assert uow.session.scalar(select(m.PlanRun.id).order_by(m.PlanRun.id.desc())) == first.run_id
+    # once it is older than twice the solver's time limit plus 5 minutes, a crash is assumed
+    later = NOW + dt.timedelta(seconds=2 * OPTIONS.time_limit_s + 301)
+    assert _replan(uow, now=later).status is PlanRunStatus.SUCCEEDED
+
+
+def test_an_auto_replan_does_not_approve_over_a_plan_approved_while_it_ran(uow: UnitOfWork,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from lpms.services import replan as replan_service
+    release = released_plant(uow, fence=2)
+    other = run_plan(uow, PlanRequest(), options=OPTIONS, actor="planner", now=NOW)
+    original = replan_service._record
+
+    def record_then_planner_approves(*args: object, **kw: object) -> ReplanResult:
+        result = original(*args, **kw)  # type: ignore[arg-type]
+        approve_plan_run(uow, other.run_id, actor="planner", now=NOW)
+        return result
+
+    monkeypatch.setattr(replan_service, "_record", record_then_planner_approves)
+    auto = dataclasses.replace(MANUAL, auto_approve=True)
+    result = replan(uow, reason="nightly", policy=auto, options=OPTIONS, actor="jobs", now=NOW)
+    assert not result.approved and result.status is PlanRunStatus.SUCCEEDED
+    assert any(f"plan run {other.run_id} was approved while this re-plan ran" in n for n in result.notes)
+    assert _status(uow, other.run_id) is PlanRunStatus.APPROVED
+    assert _status(uow, release.run_id) is PlanRunStatus.SUPERSEDED
