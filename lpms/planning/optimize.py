@@ -32,10 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from lpms.domain.errors import InternalError, InvalidInput
+from lpms.planning.balance_basis import BasisFace, BasisSolution
 from lpms.planning.conic import Rows, polish, solve_face, solve_reduced_face, superbasics
 from lpms.planning.solver import (
     INF,
@@ -63,6 +65,14 @@ PLAN_TOLERANCE = 1e-7
 REDUCED_FACE_MAX = 1000
 # the tie-break (a secondary goal) may take this share of the time the plan took, at least 1 s
 TIE_BREAK_SHARE = 0.1
+# the balance term is first solved on faces of the balance-free LP's basis (``_basis_loop``,
+# ``balance_basis``); the face SOCP (``_face_loop``) takes over when that stops short
+BASIS_FACES = True
+# superbasics priced into a basis face per round (the most improving ones no bound blocks)
+BASIS_PRICE_MAX = 400
+# the first tangent LPs take these shares of the norms' multipliers: a tangent at the
+# balance-free plan is far from the optimum's, and its full LP is slow (many pivots)
+BASIS_ALPHAS = (0.3, 0.5)
 
 
 @dataclass(frozen=True)
@@ -332,20 +342,207 @@ def _minimise(work: _Work, weights: dict[str, float]) -> Outcome:
     search = _Search(x, _weighted_value(om, weights, x), lower)
     extra: dict[str, Any] = {"balance_iterations": 0}
     if jb > 0:
-        method = "face SOCP"
+        # each method that runs says so, with why it stopped short if it did:
+        # "iterated QP (QP failed: ...), then basis faces (no progress), then face SOCP"
+        steps: list[str] = []
+
+        def ran(name: str, stopped: str | None) -> None:
+            steps.append(name if stopped is None else f"{name} ({stopped})")
+
         if om.model.ncols <= opts.qp_max_columns:
-            stopped = _iterated_qp(work, weights, search, extra)
-            method = "iterated QP" if stopped is None else f"iterated QP, then face SOCP ({stopped})"
-        if not search.gap_met(opts.gap_rel):
+            ran("iterated QP", _iterated_qp(work, weights, search, extra))
+        if not search.gap_met(opts.gap_rel) and BASIS_FACES and work.remaining() > 0:
+            # work.lp still holds the balance-free LP's optimal basis
+            stopped = _basis_loop(work, weights, search)
+            ran("basis faces", stopped)
+            if stopped is not None and not search.gap_met(opts.gap_rel) and work.remaining() > 0:
+                work.notes.pop("stopped_by", None)  # the face SOCP says why it stops, if it does
+        if not search.gap_met(opts.gap_rel) and (work.remaining() > 0 or not steps):
             stopped = _face_loop(work, weights, search)
+            ran("face SOCP", stopped)
             if stopped is not None and not search.gap_met(opts.gap_rel) and work.remaining() > 0:
                 # the exact method stopped short (solver trouble, or a gap target below what
                 # double precision resolves): cutting planes use the rest of the balance budget
-                method += f", then cutting planes ({stopped})"
                 work.notes.pop("stopped_by", None)  # the cutting planes say why they stop
                 extra["cutting_plane_rounds"] = _kelley(work, weights, search)
-        extra["balance_method"] = method
+                steps.append("cutting planes")
+        extra["balance_method"] = ", then ".join(steps)
     return _outcome(work, weights, search.x, search.lower, extra)
+
+
+def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str | None:
+    """The balance term on faces of the balance-free LP's basis B0 (``balance_basis``): rounds of
+
+    1. the tangent LP (each norm replaced by <mu, d>, ||mu_g|| <= w_g, an under-estimator),
+       warm-started from B0: HiGHS proves its optimum, a certified lower bound; its vertex's
+       moves away from B0 join the superbasic set S;
+    2. the exact problem on the face of B0 and S (Clarabel on |S| variables), its answer put
+       within the bounds (basic variables follow the superbasics exactly, so the rows hold):
+       the next plan, whose true cost is an upper bound, and the next multipliers mu;
+    3. pricing with the face's multipliers: improving variables outside S that no basic
+       variable at its bound blocks enter S, superbasics held at B0's bound leave.
+
+    The first tangent LPs take a share of mu only (``BASIS_ALPHAS``; still a relaxation).
+    Returns None when the gap target is met, else why it stopped."""
+    om, opts = work.om, work.options
+    lp = work.lp
+    jb = weights["balance"]
+    groups = [(g.cols, jb * g.scale) for g in om.norms]
+    c_lin = work.linear_cost(weights)
+    rows = work.constraint_rows()
+    n = rows.ncols
+    x0 = lp.solution()[0][:n]
+    basis0 = lp.highs.getBasis()
+    anchor = Runner(om.model, opts)
+    work._replay(anchor)
+    if anchor.highs.setBasis(basis0) != highspy.HighsStatus.kOk:
+        return "basis rejected"
+    face = BasisFace(anchor, rows, np.concatenate([x0, -(rows.csr @ x0)]))
+    in_s = face.moved(x0)
+    mu: list[np.ndarray] = []
+    for cols, w in groups:
+        d = x0[cols]
+        norm = float(np.linalg.norm(d))
+        mu.append(w * d / norm if norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))) else np.zeros(len(d)))
+    slack = face.slack(face.z_ref)
+    rowmask = slack <= 1e-3 * np.maximum(1.0, np.abs(face.z_ref[face.bidx]))
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(c_lin), initial=0.0)), max((w for _, w in groups), default=0.0))
+    z_cur = face.z_ref  # the face's current plan (feasible)
+    stalled = 0
+    per_iteration = 0.0
+    lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps B0 primal feasible
+    try:
+        for k in range(max(1, opts.max_iterations)):
+            if work.remaining() <= 0:
+                return "time limit"
+            work.notes["balance_rounds"] += 1
+            before = (search.best, search.lower)
+            alpha = BASIS_ALPHAS[k] if k < len(BASIS_ALPHAS) else 1.0
+            cost = c_lin.copy()
+            for g, (cols, w) in enumerate(groups):
+                cost[cols] += alpha * mu[g]
+                if np.any(mu[g]):
+                    work.remember_cut(g, alpha * mu[g] / w)  # for the cutting planes, should they be needed
+            lp.highs.setBasis(basis0)
+            lp.set_cost(cost)
+            try:
+                res = work.solve_lp()
+            except SolverTimeLimit:
+                return "time limit"
+            except SolverError as exc:
+                work.notes["stopped_by"] = "solver"
+                return f"tangent LP failed: {exc}"
+            search.lower = max(search.lower, _relaxation_bound(res.objective))
+            v = res.x[:n]
+            search.offer(v, _weighted_value(om, weights, v))
+            if search.gap_met(opts.gap_rel):
+                _trace(work, search)
+                return None
+            in_s |= face.moved(v)
+            s = np.flatnonzero(in_s)
+            sol = None
+            if len(s):
+                limit = work.remaining() - per_iteration
+                sol = _basis_face_solve(face, c_lin, groups, s, rowmask, z_cur, limit)
+                work.notes["conic_solves"] += 1
+                work.notes["conic_seconds"] += sol.seconds
+                work.notes["conic_iterations"] += sol.iterations
+                work.notes["basis_faces"] = work.notes.get("basis_faces", 0) + 1
+                work.notes["superbasics"] = len(s)
+                per_iteration = sol.seconds / max(1, sol.iterations)
+                if not sol.ok:
+                    if sol.status == "MaxTime" or work.remaining() <= 0:
+                        return "time limit"
+                    work.notes["stopped_by"] = "solver"
+                    return f"conic solver: {sol.status}"
+                # basic variables an interior point leaves a hair outside their bounds are moved
+                # back (to 1e-9): later priority stages hold this plan's values on tight rows
+                z = face.to_bounds(s, sol.z)
+                violation = rows.violation(z[:n])
+                work.notes["plan_violation"] = float(f"{violation:.2g}")
+                if violation <= PLAN_TOLERANCE:
+                    search.offer(z[:n], _weighted_value(om, weights, z[:n]))
+                    z_cur = z
+                else:
+                    work.notes["polish_rejected"] = work.notes.get("polish_rejected", 0) + 1
+                mu = sol.mu
+            _trace(work, search)
+            log.debug("basis face round %d: bound %.10g, plan %.10g, gap %.2e, %d superbasics, %s",
+                      k + 1, search.lower, search.best, search.gap(), len(s), sol.status if sol else "no face")
+            if search.gap_met(opts.gap_rel):
+                return None
+            if sol is None:
+                sol = BasisSolution(face.z_ref, mu, np.zeros(face.m), "Solved", 0, 0.0)
+            _price(face, c_lin, groups, sol, in_s, tol)
+            tiny = 1e-12 * max(1.0, abs(search.best))
+            progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
+            stalled = 0 if progress else stalled + 1
+            if stalled >= 3:
+                return "no progress"
+        return "round limit"
+    finally:
+        lp.set_option("simplex_strategy", 1)
+        work.notes["basis_solves"] = face.basis_solves
+
+
+def _trace(work: _Work, search: _Search) -> None:
+    work.notes.setdefault("balance_trace", []).append(
+        [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
+
+
+def _basis_face_solve(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.ndarray, float]], s: np.ndarray,
+                      rowmask: np.ndarray, z_cur: np.ndarray, limit: float) -> BasisSolution:
+    """The face problem with the bounds of the basic variables near their bound as rows
+    (``rowmask``, grown in place). A basic variable left out that the answer puts outside its
+    bounds joins the rows; the answer is then cut back on the segment from the current plan
+    ``z_cur`` (feasible, so every point of the segment is) when that keeps at least 30% of the
+    step, else the face is solved again."""
+    started = time.perf_counter()
+    lo, hi, bidx = face.lo[face.bidx], face.hi[face.bidx], face.bidx
+    sol = face.solve(cost, groups, s, rowmask, limit)
+    for _ in range(4):
+        if not sol.ok:
+            break
+        zb = sol.z[bidx]
+        with np.errstate(invalid="ignore"):
+            bad = ~rowmask & ((np.isfinite(lo) & (zb < lo - 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0))))) |
+                              (np.isfinite(hi) & (zb > hi + 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, 0))))))
+        if not bad.any():
+            break
+        rowmask |= bad
+        before, after = face.slack(z_cur)[bad], face.slack(sol.z)[bad]
+        t = float(np.min(before / np.maximum(before - after, 1e-300)))
+        if t >= 0.3:
+            sol.z = z_cur + (1.0 - 1e-6) * t * (sol.z - z_cur)
+            break
+        spent = time.perf_counter() - started
+        sol = face.solve(cost, groups, s, rowmask, limit - spent)
+    sol.seconds = time.perf_counter() - started
+    return sol
+
+
+def _price(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.ndarray, float]], sol: BasisSolution,
+           in_s: np.ndarray, tol: float) -> None:
+    """Grow and shrink the superbasic set ``in_s`` (in place) by the face's reduced gradients."""
+    r = face.reduced_gradient(cost, groups, sol)
+    at_lo, at_hi = face.at_bounds(face.z_ref, 1e-9)
+    movable = ~face.isb & (face.lo < face.hi) & ~in_s
+    improving = np.flatnonzero(movable & ((at_lo & (r < -tol)) | (at_hi & (r > tol))))
+    improving = improving[np.argsort(-np.abs(r[improving]))]
+    b_lo, b_hi = face.at_bounds(sol.z, 1e-7)
+    b_lo, b_hi = b_lo[face.bidx], b_hi[face.bidx]
+    added = 0
+    for j in improving[: 4 * BASIS_PRICE_MAX]:
+        if added >= BASIS_PRICE_MAX:
+            break
+        if not face.blocked(int(j), bool(at_lo[j]), b_lo, b_hi):
+            in_s[j] = True
+            added += 1
+    # superbasics the face holds at B0's bound, with a reduced gradient that keeps them there
+    z, zr = sol.z, face.z_ref
+    near = np.abs(z - zr) <= 1e-7 * np.maximum(1.0, np.abs(zr))
+    held = in_s & near & ((at_lo & (r > tol)) | (at_hi & (r < -tol)))
+    in_s[held] = False
 
 
 def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str | None:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bench.plan_scale import generate_plant
 from lpms.domain.values import Costs
-from lpms.planning import conic, optimize
+from lpms.planning import balance_basis, conic, optimize
 from lpms.planning.network_plan import NetworkInfeasible, NetworkPlanInput, plan_priority, plan_weighted
 from lpms.planning.scenario import parse_network
 from lpms.planning.single import SingleItemScenario
@@ -196,7 +196,47 @@ def plant(items: int, periods: int = 12, balance: float = 5.0) -> NetworkPlanInp
     return NetworkPlanInput(**{**inp.__dict__, "costs": Costs(late=100, inventory=1, overtime=0.5, balance=balance)})
 
 
+def test_basis_faces_and_the_face_socp_reach_the_same_certified_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first method (faces of the balance-free LP's basis) against the face SOCP it falls
+    back to, on the same plant: one certified optimum."""
+    inp = plant(40)
+    basis = plan_weighted(inp)
+    assert_plan_honest(basis, inp)
+    assert basis.solver["balance_method"] == "basis faces"
+    assert basis.solver["basis_faces"] >= 1 and basis.solver["status"] == "optimal"
+    monkeypatch.setattr(optimize, "BASIS_FACES", False)
+    faces = plan_weighted(inp)
+    assert_plan_honest(faces, inp)
+    assert faces.solver["balance_method"] == "face SOCP" and "basis_faces" not in faces.solver
+    assert faces.solver["status"] == "optimal"
+    assert basis.costs["total"] == pytest.approx(faces.costs["total"], rel=2e-6)
+    assert basis.solver["lower_bound"] <= faces.costs["total"] + 1e-9 * faces.costs["total"]
+    assert faces.solver["lower_bound"] <= basis.costs["total"] + 1e-9 * basis.costs["total"]
+
+
+def test_a_basis_face_loop_that_stops_short_hands_over_to_the_face_socp(monkeypatch: pytest.MonkeyPatch) -> None:
+    inp = plant(40)
+    reference = plan_weighted(inp)
+    real = balance_basis.BasisFace.solve
+    calls = {"n": 0}
+
+    def failing_after_one(self: Any, *args: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        sol = real(self, *args, **kw)
+        if calls["n"] > 1:
+            sol.status = "NumericalError"
+        return sol
+
+    monkeypatch.setattr(balance_basis.BasisFace, "solve", failing_after_one)
+    plan = plan_weighted(inp)
+    assert_plan_honest(plan, inp)
+    assert plan.solver["balance_method"].startswith("basis faces (conic solver: NumericalError), then face SOCP")
+    assert plan.solver["status"] == "optimal"
+    assert plan.costs["total"] == pytest.approx(reference.costs["total"], rel=2e-6)
+
+
 def test_whole_and_reduced_faces_reach_the_same_certified_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optimize, "BASIS_FACES", False)
     inp = plant(40)
     reduced = plan_weighted(inp)
     assert_plan_honest(reduced, inp)
@@ -211,15 +251,17 @@ def test_whole_and_reduced_faces_reach_the_same_certified_optimum(monkeypatch: p
     assert whole.solver["lower_bound"] <= reduced.costs["total"] + 1e-9 * reduced.costs["total"]
 
 
-def test_reduced_faces_factored_by_faer_agree_with_qdldl(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dense reduced faces go to faer (conic.DENSE_FACE_NNZ); forced on a small plant, the
-    certified optimum is the one QDLDL's faces reach."""
+@pytest.mark.parametrize("basis_faces", [True, False])
+def test_reduced_faces_factored_by_faer_agree_with_qdldl(monkeypatch: pytest.MonkeyPatch, basis_faces: bool) -> None:
+    """Dense reduced faces (basis faces and the face SOCP's) go to faer (conic.DENSE_FACE_NNZ);
+    forced on a small plant, the certified optimum is the one QDLDL's faces reach."""
+    monkeypatch.setattr(optimize, "BASIS_FACES", basis_faces)
     inp = plant(40)
     sparse = plan_weighted(inp)
     monkeypatch.setattr(conic, "DENSE_FACE_NNZ", 0)
     dense = plan_weighted(inp)
     assert_plan_honest(dense, inp)
-    assert dense.solver["reduced_faces"] >= 1
+    assert dense.solver["basis_faces" if basis_faces else "reduced_faces"] >= 1
     assert sparse.solver["status"] == dense.solver["status"] == "optimal"
     assert dense.costs["total"] == pytest.approx(sparse.costs["total"], rel=2e-6)
     assert dense.solver["lower_bound"] <= sparse.costs["total"] + 1e-9 * sparse.costs["total"]
@@ -277,7 +319,8 @@ def test_a_failing_qp_on_a_single_item_falls_back_to_the_exact_method(monkeypatc
     monkeypatch.setattr(optimize._Work, "qp_runner", failing)
     plan = plan_single(scn)
     assert_plan_honest(plan, scn)
-    assert "QP failed" in plan.solver["balance_method"] and "face SOCP" in plan.solver["balance_method"]
+    assert plan.solver["balance_method"].startswith("iterated QP (QP failed: HiGHS stopped without a proven optimum: "
+                                                    "Unbounded), then basis faces")
     assert plan.solver["status"] == "optimal"
     assert plan.costs["total"] == pytest.approx(reference.costs["total"], rel=1e-6)
 
@@ -288,11 +331,16 @@ def test_a_failing_conic_solver_leaves_an_honest_plan(monkeypatch: pytest.Monkey
     def numerical_error(*args: Any, **kw: Any) -> conic.FaceResult:
         return conic.FaceResult(None, None, "NumericalError", 0, 0.0, 0)
 
+    def basis_error(self: Any, *args: Any, **kw: Any) -> Any:
+        return balance_basis.BasisSolution(self.z_ref, [], np.zeros(self.m), "NumericalError", 0, 0.0)
+
     monkeypatch.setattr(optimize, "solve_face", numerical_error)
     monkeypatch.setattr(optimize, "solve_reduced_face", numerical_error)
+    monkeypatch.setattr(balance_basis.BasisFace, "solve", basis_error)
     plan = plan_weighted(inp, SolverOptions(time_limit_s=3, balance_time_limit_s=1))
     assert_plan_honest(plan, inp)
-    assert "cutting planes (conic solver: NumericalError)" in plan.solver["balance_method"]
+    assert plan.solver["balance_method"] == ("basis faces (conic solver: NumericalError), then face SOCP (conic solver: "
+                                             "NumericalError), then cutting planes")
 
 
 # ---------------------------------------------------------------- priority with balance anywhere

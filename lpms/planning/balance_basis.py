@@ -1,0 +1,264 @@
+"""The balance term on the face of one fixed simplex basis (reduced-gradient form, column generation).
+
+The plan LP without the balance term is solved first; HiGHS's optimal basis ``B0`` of that LP
+is then held fixed in a HiGHS instance of its own (the *anchor*). Every plan considered is
+written in the coordinates of ``B0``: the variables outside the basis are at the bound ``B0``
+puts them at, except the *superbasic* set ``S``, which may move; the basic variables follow,
+``z_B = z0_B - W (y - y0)`` with ``W = B0^-1 M_S`` (one basis solve per superbasic, kept).
+On that face the exact problem (linear cost plus the norms) has only ``|S|`` variables, and
+Clarabel solves it in that size; the basic variables' bounds are its linear rows (only those
+near their bound, the others checked after the solve).
+
+``S`` is grown by column generation, as in MINOS's pricing, with the face's own multipliers:
+``pi = B0^-T (g_B + lambda_B)`` from the gradient ``g`` (linear cost, norm multipliers) and
+the multipliers ``lambda_B`` of the basic variables held at a bound; a variable outside ``S``
+whose reduced gradient ``g_j - M_j . pi`` improves the objective, and whose move no basic
+variable at its bound blocks, enters ``S``; one that the face holds at ``B0``'s bound with a
+reduced gradient keeping it there leaves. The moves of each tangent LP's vertex away from
+``B0`` enter as well (the LPs are HiGHS's, warm-started from ``B0``, and their optima are the
+certified lower bounds; ``optimize`` runs the rounds).
+
+Nothing here knows about plans; no clock except the solvers' time limits.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from lpms.planning import conic
+from lpms.planning.conic import Rows, _multipliers
+from lpms.planning.solver import Runner
+
+Groups = list[tuple[np.ndarray, float]]
+
+
+@dataclass
+class BasisSolution:
+    z: np.ndarray  # every variable: columns, then logicals (s = -A x); basics solved from the basis
+    mu: list[np.ndarray]  # each norm's multiplier (||mu_g|| <= w_g)
+    lam: np.ndarray  # per basis position: multiplier of the basic variable's bound (upper - lower)
+    status: str
+    iterations: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("Solved", "AlmostSolved")
+
+
+@dataclass
+class BasisFace:
+    """A fixed simplex basis held by ``runner`` (never re-solved) and the columns W_j = B^-1 M_j
+    computed so far. ``z_ref`` is the basis's vertex (columns, then logicals)."""
+
+    runner: Runner
+    rows: Rows
+    z_ref: np.ndarray
+    bidx: np.ndarray = field(init=False)  # variable at each basis position
+    isb: np.ndarray = field(init=False)
+    lo: np.ndarray = field(init=False)
+    hi: np.ndarray = field(init=False)
+    cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False)
+    basis_solves: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        n, m = self.rows.ncols, self.rows.nrows
+        basic = self.runner.basic_variables()
+        self.bidx = np.where(basic >= 0, basic, n + (-basic - 1))
+        self.isb = np.zeros(n + m, dtype=bool)
+        self.isb[self.bidx] = True
+        self.lo = np.concatenate([self.rows.lb, -self.rows.hi])
+        self.hi = np.concatenate([self.rows.ub, -self.rows.lo])
+
+    @property
+    def n(self) -> int:
+        return self.rows.ncols
+
+    @property
+    def m(self) -> int:
+        return self.rows.nrows
+
+    def at_bounds(self, z: np.ndarray, rel: float) -> tuple[np.ndarray, np.ndarray]:
+        """Which variables of z sit at their lower / upper bound (within ``rel`` of max(1, |bound|))."""
+        lo, hi = self.lo, self.hi
+        with np.errstate(invalid="ignore"):
+            at_lo = np.isfinite(lo) & (z - lo <= rel * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0))))
+            at_hi = np.isfinite(hi) & (hi - z <= rel * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, 0.0))))
+        return at_lo, at_hi
+
+    def moved(self, x: np.ndarray) -> np.ndarray:
+        """Nonbasic variables that the plan x holds away from a bound (they must be superbasic
+        for x to be on the face)."""
+        z = np.concatenate([x, -(self.rows.csr @ x)])
+        at_lo, at_hi = self.at_bounds(z, 1e-9)
+        return np.asarray(~self.isb & (self.lo < self.hi) & ~at_lo & ~at_hi)
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """W_j = B^-1 M_j as (positions, values), M_j the column of [A I] of variable j."""
+        got = self.cache.get(j)
+        if got is None:
+            m, n, a = self.m, self.n, self.rows.a
+            rhs = np.zeros(m)
+            if j < n:
+                rhs[a.indices[a.indptr[j]:a.indptr[j + 1]]] = a.data[a.indptr[j]:a.indptr[j + 1]]
+            else:
+                rhs[j - n] = 1.0
+            w = self.runner.basis_solve(rhs)
+            nz = np.flatnonzero(np.abs(w) > 1e-13)
+            got = (nz, w[nz])
+            self.cache[j] = got
+            self.basis_solves += 1
+        return got
+
+    def matrix(self, s: np.ndarray) -> sp.csc_matrix:
+        """W = B^-1 M_S (basis positions x superbasics)."""
+        cols = [self.column(int(j)) for j in s]
+        k = len(cols)
+        if k == 0:
+            return sp.csc_matrix((self.m, 0))
+        lengths = np.array([len(c[0]) for c in cols], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        return sp.csc_matrix((np.concatenate([c[1] for c in cols]), np.concatenate([c[0] for c in cols]), indptr),
+                             shape=(self.m, k))
+
+    def basics(self, z: np.ndarray) -> np.ndarray:
+        """z with its basic part solved from the rows ([A I] z = 0) for its nonbasic part."""
+        n = self.n
+        out = z.copy()
+        zn = np.where(self.isb, 0.0, z)
+        out[self.bidx] = self.runner.basis_solve(-(self.rows.csr @ zn[:n] + zn[n:]))
+        return out
+
+    def slack(self, z: np.ndarray) -> np.ndarray:
+        """Per basis position: the distance of the basic variable to its nearer bound (inf if free)."""
+        zb, lo, hi = z[self.bidx], self.lo[self.bidx], self.hi[self.bidx]
+        with np.errstate(invalid="ignore"):
+            return np.minimum(np.where(np.isfinite(lo), zb - lo, np.inf), np.where(np.isfinite(hi), hi - zb, np.inf))
+
+    def solve(self, cost: np.ndarray, groups: Groups, s: np.ndarray, rowmask: np.ndarray,
+              time_limit: float, tol_feas: float = 1e-10) -> BasisSolution:
+        """Minimise cost.x + sum_g w_g ||x[G_g]|| over the face: the superbasics ``s`` free
+        within their bounds, the other nonbasic variables at z_ref, the basic ones following;
+        the bounds of the basic variables at the positions in ``rowmask`` are rows (Clarabel)."""
+        import clarabel
+
+        t0 = time.perf_counter()
+        n, m = self.n, self.m
+        lo, hi, bidx, z0 = self.lo, self.hi, self.bidx, self.z_ref
+        k, ng = len(s), len(groups)
+        w = self.matrix(s).tocsr()
+        zb0 = z0[bidx] + w @ z0[s]  # z_B = zb0 - W y
+        cz = np.concatenate([cost, np.zeros(m)])
+        q = np.concatenate([cz[s] - w.T @ cz[bidx], [wg for _, wg in groups]])
+        eye = sp.identity(k, format="csr")
+        fu, fl = np.isfinite(hi[s]), np.isfinite(lo[s])
+        live = (np.diff(w.indptr) > 0) & rowmask
+        bu = np.flatnonzero(live & np.isfinite(hi[bidx]))
+        bl = np.flatnonzero(live & np.isfinite(lo[bidx]))
+        lin = sp.vstack([eye[fu], -eye[fl], -w[bu], w[bl]], format="csr")
+        b_lin = np.concatenate([hi[s][fu], -lo[s][fl], hi[bidx][bu] - zb0[bu], zb0[bl] - lo[bidx][bl]])
+        lin = sp.hstack([lin, sp.csr_matrix((lin.shape[0], ng))], format="csr")
+        pos = np.full(n + m, -1, dtype=np.int64)
+        pos[bidx] = np.arange(m)
+        spos = np.full(n + m, -1, dtype=np.int64)
+        spos[s] = np.arange(k)
+        blocks: list[Any] = []
+        b_soc: list[np.ndarray] = []
+        for g, (cols, _) in enumerate(groups):
+            # cone g: s = b - A v = (t_g, d_g); a basic d is zb0 - W y, a superbasic one y, else fixed
+            blocks.append(sp.csr_matrix(([-1.0], ([0], [k + g])), shape=(1, k + ng)))
+            p = pos[cols]
+            is_basic = p >= 0
+            sel = sp.csr_matrix((np.ones(int(is_basic.sum())), (np.flatnonzero(is_basic), p[is_basic])),
+                                shape=(len(cols), m))
+            rows_d = sel @ w
+            sup = spos[cols]
+            is_sup = sup >= 0
+            if np.any(is_sup):
+                rows_d = rows_d + sp.csr_matrix((-np.ones(int(is_sup.sum())), (np.flatnonzero(is_sup), sup[is_sup])),
+                                                shape=(len(cols), k))
+            blocks.append(sp.hstack([rows_d, sp.csr_matrix((len(cols), ng))], format="csr"))
+            b_soc += [np.zeros(1), np.where(is_basic, zb0[np.maximum(p, 0)], np.where(is_sup, 0.0, z0[cols]))]
+        a_all = sp.vstack([lin, *blocks], format="csc")
+        b_all = np.concatenate([b_lin, *b_soc])
+        cones: list[Any] = [clarabel.NonnegativeConeT(lin.shape[0])]
+        cones += [clarabel.SecondOrderConeT(len(cols) + 1) for cols, _ in groups]
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        settings.tol_feas = tol_feas
+        settings.direct_solve_method = "faer" if a_all.nnz > conic.DENSE_FACE_NNZ else "qdldl"
+        settings.time_limit = max(0.0, float(time_limit))
+        sol = clarabel.DefaultSolver(sp.csc_matrix((k + ng, k + ng)), q, a_all, b_all, cones, settings).solve()
+        status = str(sol.status).split(".")[-1]
+        z = z0.copy()
+        lam = np.zeros(m)
+        mu: list[np.ndarray] = []
+        if len(sol.x) == k + ng:
+            z[s] = np.clip(np.asarray(sol.x)[:k], lo[s], hi[s])
+            z = self.basics(z)
+            dual = np.asarray(sol.z)
+            nf = int(fu.sum()) + int(fl.sum())
+            lam[bu] += dual[nf:nf + len(bu)]
+            lam[bl] -= dual[nf + len(bu):lin.shape[0]]
+            mu = _multipliers(dual[lin.shape[0]:], groups)
+        return BasisSolution(z, mu, lam, status, int(sol.iterations), time.perf_counter() - t0)
+
+    def reduced_gradient(self, cost: np.ndarray, groups: Groups, sol: BasisSolution) -> np.ndarray:
+        """g_j - M_j . pi for every variable, pi = B^-T (g_B + lambda_B): the face's pricing."""
+        g = np.concatenate([cost, np.zeros(self.m)])
+        for (cols, _), mg in zip(groups, sol.mu):
+            g[cols] += mg
+        pi = self.runner.basis_transpose_solve(g[self.bidx] + sol.lam)
+        return np.asarray(g - np.concatenate([self.rows.csr.T @ pi, pi]))
+
+    def blocked(self, j: int, up: bool, at_lo_b: np.ndarray, at_hi_b: np.ndarray) -> bool:
+        """Whether a basic variable at its bound stops variable j from moving up (or down) at once."""
+        nz, vals = self.column(j)
+        dz = -vals if up else vals  # change of z_B per unit move of z_j
+        eps = 1e-9 * float(np.max(np.abs(vals), initial=1.0))
+        return bool(np.any((at_lo_b[nz] & (dz < -eps)) | (at_hi_b[nz] & (dz > eps))))
+
+    def to_bounds(self, s: np.ndarray, z: np.ndarray, passes: int = 6) -> np.ndarray:
+        """Move the superbasics (least change) until every basic variable is within its bounds:
+        an interior-point answer leaves basic variables that sit at a bound a hair outside (1e-8
+        of a bound of 260 is too much for a later priority stage that holds this plan's
+        values with tight rows). A basic variable outside by more than 1e-12 (relative) is
+        put 1e-10 inside. Returns the last point (the caller checks it)."""
+        lo, hi, bidx = self.lo[self.bidx], self.hi[self.bidx], self.bidx
+        with np.errstate(invalid="ignore"):
+            scale_lo = np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
+            scale_hi = np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, 0.0)))
+            width = np.where(np.isfinite(hi - lo), hi - lo, np.inf)
+        inward_lo = lo + np.minimum(1e-10 * scale_lo, width / 2)
+        inward_hi = hi - np.minimum(1e-10 * scale_hi, width / 2)
+        held = np.zeros(self.m, dtype=bool)
+        target = np.zeros(self.m)
+        w = None
+        for _ in range(passes):
+            zb = z[bidx]
+            below = np.isfinite(lo) & (zb < lo - 1e-12 * scale_lo)
+            above = np.isfinite(hi) & (zb > hi + 1e-12 * scale_hi)
+            bad = below | above
+            if not bad.any() or len(s) == 0:
+                break
+            target[below] = inward_lo[below]
+            target[above] = inward_hi[above]
+            held |= bad
+            rows_v = np.flatnonzero(held)
+            y = z[s]
+            room = np.minimum(y - self.lo[s], self.hi[s] - y)
+            free = np.flatnonzero(room > 1e-9 * np.maximum(1.0, np.abs(y)))
+            if len(free) == 0:
+                break
+            if w is None:
+                w = self.matrix(s).tocsr()
+            jac = w[rows_v][:, free].toarray()
+            step, *_ = np.linalg.lstsq(jac, zb[rows_v] - target[rows_v], rcond=None)
+            z = z.copy()
+            z[s[free]] = np.clip(y[free] + step, self.lo[s[free]], self.hi[s[free]])
+            z = self.basics(z)
+        return z
