@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
 
     app.view_functions["static"] = static
     app.jinja_env.globals.update(role_allows=auth.role_allows)
-    app.jinja_env.filters.update(qty=_qty, when=_when, runs=_runs)
+    app.jinja_env.filters.update(qty=_qty, when=_when, runs=_runs, signed=_signed)
     return app
 
 
@@ -72,6 +72,20 @@ def _qty(value: object, decimals: int = 2) -> str:
     if decimals > 0:  # 2.50 -> 2.5, 3.00 -> 3 (never 700 -> 7)
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _signed(value: object, decimals: int = 0) -> str:
+    """A change with its sign: +82, −205, and small ones with decimals (−0.3, never −0)."""
+    number = float(value)  # type: ignore[arg-type]  # numbers by contract
+    if number == 0:
+        return "0"
+    text = _qty(abs(number), decimals)
+    if text == "0":
+        text = _qty(abs(number), 2)
+        if text == "0":
+            text = "0.01" if abs(number) < 0.01 else text
+            return ("+<" if number > 0 else "−<") + text
+    return ("+" if number > 0 else "−") + text
 
 
 def _runs(lots: object, limit: int = 40) -> str:

@@ -14,6 +14,7 @@ from lpms.domain.errors import InvalidInput, LpmsError
 from lpms.services import jobs as jobs_service
 from lpms.services import users, views
 from web.context import now, uow
+from web.fields import form_errors
 from web.security import actor, roles, token_cache
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,9 +51,10 @@ def _flash_errors(form: FlaskForm) -> None:
             flash(f"{form[name].label.text}: {msg}", "error")
 
 
-def _page(new_token: users.NewToken | None = None, status: int = 200) -> Any:
+def _page(new_token: users.NewToken | None = None, status: int = 200, add_form: AddUserForm | None = None,
+          add_problems: list[str] | None = None) -> Any:
     return render_template("admin/users.html", users=users.list_users(uow()), tokens=users.list_tokens(uow()),
-                           add_form=AddUserForm(formdata=None), user_form=UserForm(formdata=None),
+                           add_form=add_form or AddUserForm(formdata=None), add_problems=add_problems or [], user_form=UserForm(formdata=None),
                            password_form=PasswordForm(formdata=None), token_form=TokenForm(formdata=None),
                            plain=PlainForm(formdata=None), new_token=new_token), status
 
@@ -67,16 +69,14 @@ def index() -> Any:
 @roles()
 def add_user() -> Any:
     form = AddUserForm()
-    if form.validate_on_submit():
-        try:
-            users.add_user(uow(), form.username.data or "", form.role.data or "", form.password.data or "",
-                           display_name=form.display_name.data or "", actor=actor(), now=now())
-        except LpmsError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"User {form.username.data} added.", "ok")
-    else:
-        _flash_errors(form)
+    if not form.validate_on_submit():
+        return _page(status=400, add_form=form, add_problems=form_errors(form))
+    try:
+        users.add_user(uow(), form.username.data or "", form.role.data or "", form.password.data or "",
+                       display_name=form.display_name.data or "", actor=actor(), now=now())
+    except LpmsError as exc:
+        return _page(status=400, add_form=form, add_problems=[str(exc)])
+    flash(f"User {form.username.data} added.", "ok")
     return redirect(url_for("admin.index"))
 
 

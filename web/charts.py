@@ -32,11 +32,30 @@ def _nice_max(value: float) -> float:
 
 def _fmt(v: float) -> str:
     if abs(v) >= 1000:
-        return f"{v / 1000:g}k"
-    return f"{v:g}"
+        return f"{round(v / 1000, 2):g}k"
+    return f"{round(v, 2):g}"
 
 
-def _frame(title: str, y_max: float, y_min: float = 0.0, y_label: str = "") -> list[str]:
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi] (about ``count`` of them)."""
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    raw = span / max(count - 1, 1)
+    exp = 10.0 ** math.floor(math.log10(raw))
+    step = next(s * exp for s in (1, 2, 2.5, 5, 10) if s * exp >= raw)
+    first = math.floor(lo / step) * step
+    ticks = []
+    v = first
+    while v <= hi + step * 0.999:
+        ticks.append(round(v, 10))
+        v += step
+    return ticks
+
+
+def _frame(title: str, y_max: float, y_min: float = 0.0, y_label: str = "", percent: bool = False) -> list[str]:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart" '
            f'aria-label="{_e(title)}">', f"<title>{_e(title)}</title>",
            f'<text x="{LEFT}" y="18" class="chart-title">{_e(title)}</text>']
@@ -44,7 +63,8 @@ def _frame(title: str, y_max: float, y_min: float = 0.0, y_label: str = "") -> l
         v = y_min + (y_max - y_min) * k / 4
         y = _y(v, y_min, y_max)
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{_fmt(v)}</text>')
+        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
+                   f'{_pct(v) if percent else _fmt(v)}</text>')
     if y_label:
         out.append(f'<text x="12" y="{TOP + (H - TOP - BOTTOM) / 2:.0f}" class="tick" '
                    f'transform="rotate(-90 12 {TOP + (H - TOP - BOTTOM) / 2:.0f})" text-anchor="middle">'
@@ -113,7 +133,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
                hlines: Sequence[tuple[str, float]] = ()) -> str:
     values = [v for _, vs in series for v in vs if v is not None] + [v for _, v in hlines]
     top = y_max if y_max is not None else _nice_max(max(values + [0.0]))
-    out = _frame(title, top, y_label=y_label)
+    out = _frame(title, top, y_label=y_label, percent=percent)
     n = max(len(labels), 1)
     step = (W - LEFT - RIGHT) / max(n - 1, 1)
     for i, label in enumerate(labels):
@@ -147,13 +167,16 @@ def scatter(title: str, points: Sequence[dict[str, object]], x_label: str, y_lab
     x_lo, x_hi = min(xs), max(xs)
     pad_x = (x_hi - x_lo) * 0.08 or max(abs(x_hi), 1.0) * 0.1
     x_lo, x_hi = x_lo - pad_x, x_hi + pad_x
+    if min(xs) >= 0:
+        x_lo = max(x_lo, 0.0)  # costs are not negative: no axis below 0
+    x_ticks = _nice_ticks(x_lo, x_hi)
+    x_lo, x_hi = x_ticks[0], x_ticks[-1]
     y_max = _nice_max(max(ys) * 1.05)
     out = _frame(title, y_max, y_label=y_label)
     out.append(f'<text x="{(LEFT + W - RIGHT) / 2:.0f}" y="{H - BOTTOM + 34}" class="tick" text-anchor="middle">'
                f'{_e(x_label)}</text>')
-    for k in range(5):
-        v = x_lo + (x_hi - x_lo) * k / 4
-        x = LEFT + (W - LEFT - RIGHT) * k / 4
+    for v in x_ticks:
+        x = LEFT + (W - LEFT - RIGHT) * (v - x_lo) / ((x_hi - x_lo) or 1.0)
         out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="middle">{_fmt(v)}</text>')
     front = sorted((p for p in points if p.get("highlight")), key=lambda p: float(p["x"]))  # type: ignore[arg-type]
     to_xy = {id(p): (LEFT + (W - LEFT - RIGHT) * (float(p["x"]) - x_lo) / ((x_hi - x_lo) or 1.0),  # type: ignore[arg-type]

@@ -8,12 +8,14 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import FloatField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lpms.domain.errors import LpmsError
 from lpms.services import reports, views, views_floor
 from web.context import now, settings, uow
+from web.fields import NumberField
 from web.security import actor, roles
 
 bp = Blueprint("floor", __name__, url_prefix="/floor")
@@ -27,18 +29,21 @@ def new_key() -> str:
 
 
 class CompletionForm(FlaskForm):
-    good = FloatField("Good", validators=[InputRequired("enter the good quantity (0 if none)"),
-                                          NumberRange(min=0, message="good: must be 0 or more")])
-    scrap = FloatField("Scrap", default=0, validators=[Optional(), NumberRange(min=0, message="scrap: must be 0 or more")])
-    client_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    good = NumberField("Good", validators=[InputRequired("enter the good quantity (0 if none)"),
+                                           NumberRange(min=0, message="must be 0 or more")])
+    scrap = NumberField("Scrap", default=0, validators=[Optional(), NumberRange(min=0, message="must be 0 or more")])
+    client_key = HiddenField(validators=[DataRequired("the form has no key: reload the page"), Length(max=64)])
 
 
 class DowntimeForm(FlaskForm):
-    minutes = FloatField("Minutes", validators=[InputRequired("enter the minutes lost"),
-                                                NumberRange(min=1, max=100000, message="minutes: 1 or more")])
-    reason = SelectField("Reason", choices=list(DOWNTIME_REASONS), validators=[DataRequired()])
-    note = StringField("Note", validators=[Optional(), Length(max=120)])
-    client_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    minutes = NumberField("Minutes lost", validators=[
+        InputRequired("enter the minutes lost"),
+        NumberRange(min=1, max=100000, message="must be between 1 and 100,000 minutes")])
+    reason = SelectField("Reason", choices=[SelectChoice("", "Choose a reason…"),
+                                            *(SelectChoice(r, r) for r in DOWNTIME_REASONS)],
+                         validators=[DataRequired("choose a reason from the list")])
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=120, message="at most 120 characters")])
+    client_key = HiddenField(validators=[DataRequired("the form has no key: reload the page"), Length(max=64)])
 
 
 @bp.route("/")
@@ -50,7 +55,7 @@ def index() -> Any:
 @bp.route("/<wc>")
 @roles("supervisor")
 def queue(wc: str) -> Any:
-    view = views_floor.floor_queue(uow(), wc, timezone=settings().timezone, now=now())
+    view = views_floor.floor_queue(uow(), wc, timezone=settings().timezone, now=now())  # NotFound: no such center
     return render_template("floor/queue.html", q=view, wc=wc)
 
 
@@ -58,6 +63,7 @@ def queue(wc: str) -> Any:
 @roles("supervisor")
 def report(wc: str, number: str, seq: int) -> Any:
     form = CompletionForm()
+    v = views_floor.operation_view(uow(), number, seq, work_center=wc)  # NotFound before anything is read
     if request.method == "GET":
         form.client_key.data = new_key()
         form.scrap.data = None
@@ -80,15 +86,14 @@ def report(wc: str, number: str, seq: int) -> Any:
             return redirect(url_for("floor.queue", wc=wc))
     elif request.method == "POST":
         status = 400
-    v = views_floor.operation_view(uow(), number, seq)
-    return render_template("floor/report.html", form=form, wc=wc, wo=v.work_order, op=v.operation, error=error,
-                           remaining=v.remaining), status
+    return render_template("floor/report.html", form=form, wc=wc, v=v, error=error), status
 
 
 @bp.route("/<wc>/downtime", methods=["GET", "POST"])
 @roles("supervisor")
 def downtime(wc: str) -> Any:
     form = DowntimeForm()
+    center = views.work_center(uow(), wc)  # NotFound: no such work center
     if request.method == "GET":
         form.client_key.data = new_key()
     error = ""
@@ -110,4 +115,4 @@ def downtime(wc: str) -> Any:
             return redirect(url_for("floor.queue", wc=wc))
     elif request.method == "POST":
         status = 400
-    return render_template("floor/downtime.html", form=form, wc=wc, error=error), status
+    return render_template("floor/downtime.html", form=form, wc=wc, center=center, error=error), status

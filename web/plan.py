@@ -7,65 +7,80 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateField, FloatField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lpms.bootstrap import replan_policy
 from lpms.domain.enums import Objective
 from lpms.domain.errors import InvalidInput, LpmsError, ValidationFailed
 from lpms.domain.values import DEFAULT_COSTS, Costs
 from lpms.formats.network_svg import network_svg
-from lpms.services import csv_io, release, views, views_plan
+from lpms.services import csv_io, jobs, release, views, views_plan
 from lpms.services import network as network_service
-from lpms.services import replan as replan_service
 from lpms.services.plan_runs import PlanRequest, request_plan_run
 from web import charts, edits
-from web.context import now, options, settings, uow
+from web.context import now, settings, uow
+from web.fields import DayField, NumberField, WholeNumberField, form_errors
 from web.security import actor, roles
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
 OBJECTIVES = [o.value for o in Objective]
 
 
+COST = [Optional(), NumberRange(min=0, max=1e9, message="must be between 0 and 1,000,000,000")]
+
+
 class StartRunForm(FlaskForm):
     mode = SelectField("Mode", choices=[SelectChoice("weighted", "Costs (weighted)"),
                                         SelectChoice("priority", "Priority order")])
-    late = FloatField("Late cost (per unit and period)", default=DEFAULT_COSTS.late,
-                      validators=[Optional(), NumberRange(min=0, max=1e9)])
-    balance = FloatField("Balance cost", default=DEFAULT_COSTS.balance, validators=[Optional(), NumberRange(min=0, max=1e9)])
-    inventory = FloatField("Inventory cost", default=DEFAULT_COSTS.inventory,
-                           validators=[Optional(), NumberRange(min=0, max=1e9)])
-    overtime = FloatField("Overtime cost", default=DEFAULT_COSTS.overtime, validators=[Optional(), NumberRange(min=0, max=1e9)])
-    priority = StringField("Priority order (e.g. late, overtime, inventory, balance)", validators=[Optional(), Length(max=80)])
+    late = NumberField("Late cost (per unit and period)", default=DEFAULT_COSTS.late, validators=COST)
+    balance = NumberField("Balance cost", default=DEFAULT_COSTS.balance, validators=COST)
+    inventory = NumberField("Inventory cost", default=DEFAULT_COSTS.inventory, validators=COST)
+    overtime = NumberField("Overtime cost", default=DEFAULT_COSTS.overtime, validators=COST)
+    priority = StringField("Priority order (priority mode; e.g. late, overtime, inventory, balance)",
+                           validators=[Optional(), Length(max=80, message="at most 80 characters")])
+
+
+POSITIVE = NumberRange(min=0.000001, max=1e12, message="must be more than 0")
 
 
 class OrderForm(FlaskForm):
-    number = StringField("Number", validators=[DataRequired(), Length(max=64)])
-    customer = StringField("Customer", validators=[DataRequired(), Length(max=200)])
-    item = StringField("Item", validators=[DataRequired(), Length(max=64)])
-    quantity = FloatField("Quantity", validators=[InputRequired(), NumberRange(min=0.000001)])
-    due_date = DateField("Due date", validators=[InputRequired()])
-    priority = IntegerField("Priority", default=0, validators=[Optional()])
+    number = StringField("Number", validators=[DataRequired("enter the order number"), Length(max=64)])
+    customer = StringField("Customer", validators=[DataRequired("enter the customer"), Length(max=200)])
+    item = StringField("Item", validators=[DataRequired("enter the item code"), Length(max=64)])
+    quantity = NumberField("Quantity", validators=[InputRequired("enter the quantity"), POSITIVE])
+    due_date = DayField("Due date", validators=[InputRequired("enter the due date")])
+    priority = WholeNumberField("Priority", default=0, validators=[Optional()])
 
 
 class ChangeOrderForm(FlaskForm):
-    quantity = FloatField("Quantity", validators=[Optional(), NumberRange(min=0.000001)])
-    due_date = DateField("Due date", validators=[Optional()])
+    customer = StringField("Customer", validators=[DataRequired("enter the customer"), Length(max=200)])
+    quantity = NumberField("Quantity", validators=[InputRequired("enter the quantity"), POSITIVE])
+    due_date = DayField("Due date", validators=[InputRequired("enter the due date")])
+    priority = WholeNumberField("Priority", validators=[Optional()])
+
+
+class CancelOrderForm(FlaskForm):
+    confirm = BooleanField("Confirm", validators=[DataRequired("tick the box to confirm")])
 
 
 class ForecastForm(FlaskForm):
-    item = StringField("Item", validators=[DataRequired(), Length(max=64)])
-    start_date = DateField("From", validators=[InputRequired()])
-    end_date = DateField("To", validators=[InputRequired()])
-    quantity = FloatField("Quantity", validators=[InputRequired(), NumberRange(min=0)])
+    item = StringField("Item", validators=[DataRequired("enter the item code"), Length(max=64)])
+    start_date = DayField("From", validators=[InputRequired("enter the first day")])
+    end_date = DayField("To", validators=[InputRequired("enter the last day")])
+    quantity = NumberField("Quantity", validators=[InputRequired("enter the quantity (0 to clear)"),
+                                                   NumberRange(min=0, max=1e12, message="must be 0 or more")])
+
+
+MINUTES = NumberRange(min=0, max=1e7, message="must be 0 or more")
 
 
 class CapacityForm(FlaskForm):
-    work_center = StringField("Work center", validators=[DataRequired(), Length(max=64)])
-    period = IntegerField("Period", validators=[InputRequired(), NumberRange(min=1)])
-    regular_min = FloatField("Regular minutes", validators=[InputRequired(), NumberRange(min=0)])
-    overtime_min = FloatField("Overtime minutes", default=0, validators=[Optional(), NumberRange(min=0)])
+    work_center = StringField("Work center", validators=[DataRequired("choose a work center"), Length(max=64)])
+    period = WholeNumberField("Period", validators=[InputRequired("enter the period number"),
+                                                    NumberRange(min=1, message="must be 1 or more")])
+    regular_min = NumberField("Regular minutes", validators=[InputRequired("enter the regular minutes"), MINUTES])
+    overtime_min = NumberField("Overtime minutes", default=0, validators=[Optional(), MINUTES])
 
 
 class UploadForm(FlaskForm):
@@ -73,11 +88,11 @@ class UploadForm(FlaskForm):
 
 
 class ReleaseForm(FlaskForm):
-    fence = IntegerField("Fence (periods)", validators=[InputRequired(), NumberRange(min=0, max=52)])
+    fence = WholeNumberField("Fence (periods)", validators=[InputRequired("enter the fence in periods"),
+                                                            NumberRange(min=0, max=52, message="must be 0 to 52")])
 
 
-def _errors(form: FlaskForm) -> list[str]:
-    return [f"{form[name].label.text}: {msg}" for name, msgs in form.errors.items() for msg in msgs]
+_errors = form_errors
 
 
 def parse_request(mode: str, costs: dict[str, float | None], priority: str) -> PlanRequest:
@@ -102,9 +117,14 @@ def parse_request(mode: str, costs: dict[str, float | None], priority: str) -> P
 @bp.route("/")
 @roles("planner")
 def index() -> Any:
+    return _runs_page(StartRunForm(formdata=None))
+
+
+def _runs_page(form: StartRunForm, problems: list[str] | None = None, status: int = 200) -> Any:
     runs = views_plan.plan_runs(uow())
-    return render_template("plan/runs.html", runs=runs, form=StartRunForm(), release_form=ReleaseForm(
-        fence=settings().release_fence_periods), active=any(views_plan.is_active(r) for r in runs))
+    return render_template("plan/runs.html", runs=runs, form=form, problems=problems or [],
+                           release_form=ReleaseForm(formdata=None, fence=settings().release_fence_periods),
+                           active=any(views_plan.is_active(r) for r in runs)), status
 
 
 @bp.route("/runs", methods=["POST"])
@@ -112,14 +132,11 @@ def index() -> Any:
 def start_run() -> Any:
     form = StartRunForm()
     if not form.validate_on_submit():
-        for e in _errors(form):
-            flash(e, "error")
-        return redirect(url_for("plan.index"))
+        return _runs_page(form, _errors(form), 400)
     try:
         req = parse_request(form.mode.data or "weighted", {k: form[k].data for k in OBJECTIVES}, form.priority.data or "")
     except InvalidInput as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("plan.index"))
+        return _runs_page(form, [str(exc)], 400)
     run_id = request_plan_run(uow(), req, actor=actor(), now=now())
     flash(f"Plan run {run_id} queued: the jobs process solves it in the background.", "ok")
     return redirect(url_for("plan.run", run_id=run_id))
@@ -219,12 +236,34 @@ def network() -> Any:
 # --- demand and capacity ---------------------------------------------------------------------
 
 
+def _attempt(action: Any) -> list[str]:
+    """Run an edit; the problems it was refused for (empty: done)."""
+    try:
+        action()
+    except ValidationFailed as exc:
+        return list(exc.problems)
+    except LpmsError as exc:
+        return [str(exc)]
+    return []
+
+
+def _demand_page(*, order_form: OrderForm | None = None, forecast_form: ForecastForm | None = None,
+                 upload_form: UploadForm | None = None, problems: list[str] | None = None,
+                 order_problems: list[str] | None = None, forecast_problems: list[str] | None = None,
+                 status: int = 200) -> Any:
+    """The demand page; a form that was refused keeps what was typed and shows its problems."""
+    return render_template("plan/demand.html", orders=views.orders(uow()), forecasts=views.forecasts(uow()),
+                           order_form=order_form or OrderForm(formdata=None),
+                           forecast_form=forecast_form or ForecastForm(formdata=None),
+                           upload_form=upload_form or UploadForm(formdata=None), problems=problems or [],
+                           order_problems=order_problems or [], forecast_problems=forecast_problems or [],
+                           files=csv_io.KNOWN_FILES), status
+
+
 @bp.route("/demand")
 @roles("planner")
 def demand() -> Any:
-    return render_template("plan/demand.html", orders=views.orders(uow()), forecasts=views.forecasts(uow()),
-                           order_form=OrderForm(), forecast_form=ForecastForm(), upload_form=UploadForm(),
-                           change_form=ChangeOrderForm(), problems=[], files=csv_io.KNOWN_FILES)
+    return _demand_page()
 
 
 @bp.route("/upload", methods=["POST"])
@@ -233,11 +272,11 @@ def upload() -> Any:
     form = UploadForm()
     problems: list[str] = []
     if not form.validate_on_submit():
-        problems = _errors(form) or ["the form was not accepted"]
+        problems = _errors(form) or ["the form was not accepted: reload the page and try again"]
     else:
         files = [f for f in request.files.getlist("files") if f and f.filename]
         if not files:
-            problems = ["Files: choose one or more CSV files (items.csv, orders.csv, ...)"]
+            problems = ["CSV files: choose one or more CSV files (items.csv, orders.csv, ...)"]
         else:
             texts: dict[str, bytes] = {}
             names: dict[str, str] = {}
@@ -254,21 +293,7 @@ def upload() -> Any:
             else:
                 flash(f"Imported: {result.summary()}", "ok")
                 return redirect(url_for("plan.demand"))
-    return render_template("plan/demand.html", orders=views.orders(uow()), forecasts=views.forecasts(uow()),
-                           order_form=OrderForm(), forecast_form=ForecastForm(), upload_form=form,
-                           change_form=ChangeOrderForm(), problems=problems, files=csv_io.KNOWN_FILES), 400
-
-
-def _edit(action: Any, ok: str) -> Any:
-    try:
-        action()
-    except ValidationFailed as exc:
-        for p in exc.problems:
-            flash(p, "error")
-    except LpmsError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(ok, "ok")
+    return _demand_page(upload_form=form, problems=problems, status=400)
 
 
 @bp.route("/orders", methods=["POST"])
@@ -279,32 +304,53 @@ def add_order() -> Any:
         values = {k: form[k].data for k in ("number", "customer", "item", "quantity", "due_date", "priority")}
         values["priority"] = values["priority"] or 0
         values["status"] = "open"
-        _edit(lambda: edits.save_order(values), f"Order {form.number.data} saved.")
+        problems = _attempt(lambda: edits.save_order(values))
+        if not problems:
+            flash(f"Order {form.number.data} saved.", "ok")
+            return redirect(url_for("plan.demand"))
     else:
-        for e in _errors(form):
-            flash(e, "error")
-    return redirect(url_for("plan.demand"))
+        problems = _errors(form)
+    return _demand_page(order_form=form, order_problems=problems, status=400)
 
 
-@bp.route("/orders/<number>", methods=["POST"])
+def _order_page(number: str, *, form: ChangeOrderForm | None = None, cancel_form: CancelOrderForm | None = None,
+                problems: list[str] | None = None, cancel_problems: list[str] | None = None, status: int = 200) -> Any:
+    order = views.order(uow(), number)  # NotFound
+    return render_template("plan/order.html", order=order, form=form or ChangeOrderForm(formdata=None, data=order),
+                           cancel_form=cancel_form or CancelOrderForm(formdata=None), problems=problems or [],
+                           cancel_problems=cancel_problems or [], editable=order["status"] in ("open", "confirmed")), \
+        status
+
+
+@bp.route("/orders/<number>", methods=["GET", "POST"])
 @roles("planner")
 def change_order(number: str) -> Any:
+    if request.method == "GET":
+        return _order_page(number)
     form = ChangeOrderForm()
     if form.validate_on_submit():
-        values = {"quantity": form.quantity.data, "due_date": form.due_date.data}
-        _edit(lambda: edits.save_order(values, existing=number), f"Order {number} changed.")
+        values = {k: form[k].data for k in ("customer", "quantity", "due_date", "priority")}
+        problems = _attempt(lambda: edits.save_order(values, existing=number))
+        if not problems:
+            flash(f"Order {number} changed.", "ok")
+            return redirect(url_for("plan.demand"))
     else:
-        for e in _errors(form):
-            flash(e, "error")
-    return redirect(url_for("plan.demand"))
+        problems = _errors(form)
+    return _order_page(number, form=form, problems=problems, status=400)
 
 
 @bp.route("/orders/<number>/cancel", methods=["POST"])
 @roles("planner")
 def cancel_order(number: str) -> Any:
-    if UploadForm().validate_on_submit():
-        _edit(lambda: edits.cancel_order(number), f"Order {number} cancelled.")
-    return redirect(url_for("plan.demand"))
+    form = CancelOrderForm()
+    if form.validate_on_submit():
+        problems = _attempt(lambda: edits.cancel_order(number))
+        if not problems:
+            flash(f"Order {number} cancelled.", "ok")
+            return redirect(url_for("plan.demand"))
+    else:
+        problems = _errors(form)
+    return _order_page(number, cancel_form=form, cancel_problems=problems, status=400)
 
 
 @bp.route("/forecasts", methods=["POST"])
@@ -313,30 +359,39 @@ def save_forecast() -> Any:
     form = ForecastForm()
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("item", "start_date", "end_date", "quantity")}
-        _edit(lambda: edits.save_forecast(values), f"Forecast for {form.item.data} saved.")
+        problems = _attempt(lambda: edits.save_forecast(values))
+        if not problems:
+            flash(f"Forecast for {form.item.data} saved.", "ok")
+            return redirect(url_for("plan.demand"))
     else:
-        for e in _errors(form):
-            flash(e, "error")
-    return redirect(url_for("plan.demand"))
+        problems = _errors(form)
+    return _demand_page(forecast_form=form, forecast_problems=problems, status=400)
+
+
+def _capacity_page(form: CapacityForm, wc: str | None, problems: list[str] | None = None, status: int = 200) -> Any:
+    return render_template("plan/capacity.html", rows=views.capacity(uow(), wc), form=form, wc=wc,
+                           work_centers=views.work_centers(uow()), problems=problems or []), status
 
 
 @bp.route("/capacity", methods=["GET", "POST"])
 @roles("planner")
 def capacity() -> Any:
-    form = CapacityForm()
     if request.method == "POST":
+        form = CapacityForm()
         if form.validate_on_submit():
             row = {k: form[k].data for k in ("work_center", "period", "regular_min", "overtime_min")}
             row["overtime_min"] = row["overtime_min"] or 0
-            _edit(lambda: edits.set_capacity([row]),
-                  f"Capacity of {form.work_center.data} in period {form.period.data} saved.")
+            problems = _attempt(lambda: edits.set_capacity([row]))
+            if not problems:
+                flash(f"Capacity of {form.work_center.data} in period {form.period.data} saved.", "ok")
+                return redirect(url_for("plan.capacity", wc=form.work_center.data))
         else:
-            for e in _errors(form):
-                flash(e, "error")
-        return redirect(url_for("plan.capacity", wc=form.work_center.data or None))
+            problems = _errors(form)
+        return _capacity_page(form, request.args.get("wc") or None, problems, 400)
     wc = request.args.get("wc") or None
-    rows = views.capacity(uow(), wc)
-    return render_template("plan/capacity.html", rows=rows, form=form, wc=wc, work_centers=views.work_centers(uow()))
+    period = request.args.get("period", type=int)
+    prefill = next((r for r in views.capacity(uow(), wc) if r["period"] == period), None) if wc and period else None
+    return _capacity_page(CapacityForm(formdata=None, data=prefill), wc)
 
 
 # --- fluctuations and re-plans ------------------------------------------------------------
@@ -346,7 +401,8 @@ def capacity() -> Any:
 @roles("planner", "manager")
 def fluctuations() -> Any:
     return render_template("plan/fluctuations.html", events=views_plan.fluctuation_events(uow()),
-                           replans=views_plan.replans(uow()), form=UploadForm())
+                           replans=views_plan.replans(uow()), requests=views_plan.open_replan_requests(uow()),
+                           form=UploadForm())
 
 
 @bp.route("/replans/<int:run_a>/<int:run_b>")
@@ -360,14 +416,12 @@ def replan_diff(run_a: int, run_b: int) -> Any:
 @bp.route("/replan", methods=["POST"])
 @roles("planner")
 def replan() -> Any:
+    """Ask the jobs process to re-plan now (the rolling_replan job): the solve runs there, not in
+    this request; the fluctuations page shows the request until it is done."""
     if not UploadForm().validate_on_submit():
         flash("The form was not accepted: reload the page and try again.", "error")
         return redirect(url_for("plan.fluctuations"))
-    try:
-        result = replan_service.replan(uow(), reason="planner (web)", policy=replan_policy(settings()), options=options(),
-                                actor=actor(), now=now())
-    except LpmsError as exc:
-        flash(f"Re-plan: {exc}", "error")
-        return redirect(url_for("plan.fluctuations"))
-    flash(f"Re-plan run {result.run_id}: {result.status}, {result.units_moved:g} units moved.", "ok")
-    return redirect(url_for("plan.run", run_id=result.run_id))
+    request_id = jobs.request_job(uow(), views_plan.REPLAN_JOB, actor=actor(), now=now())
+    flash(f"Re-plan requested (job request {request_id}): the jobs process re-plans within seconds; "
+          f"the new run appears under Re-plans.", "ok")
+    return redirect(url_for("plan.fluctuations"))

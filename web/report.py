@@ -32,7 +32,7 @@ def dashboard() -> Any:
     overtime_chart = Markup(charts.bar_chart(
         "Overtime to date: planned vs used (minutes)", [r["work_center"] for r in d["overtime"]],
         [("planned", [r["planned_min"] for r in d["overtime"]]), ("used", [r["used_min"] for r in d["overtime"]])],
-        stacked=False, y_label="minutes")) if d["overtime"] else None
+        stacked=False, y_label="minutes")) if any(r["planned_min"] or r["used_min"] for r in d["overtime"]) else None
     return render_template("report/dashboard.html", d=d, note="", kit_chart=kit_chart, overtime_chart=overtime_chart)
 
 

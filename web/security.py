@@ -157,7 +157,9 @@ def roles(*allowed: str) -> Callable[[F], F]:
                     abort(401)
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
             if not allows(declared, role):
-                abort(403)
+                others = sorted(declared - {Role.ADMIN.value})
+                abort(403, description=f"This is for the {' and '.join(others) or 'admin'} role"
+                                       f"{'s' if len(others) > 1 else ''} (and admin); your role is {role}.")
             return view(*args, **kwargs)
 
         wrapper.lpms_roles = declared  # type: ignore[attr-defined]  # read by the route-role test

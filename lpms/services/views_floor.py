@@ -26,6 +26,15 @@ def remaining(wo: WorkOrderRecord, op: OperationRecord) -> float:
     return max(0.0, wo.quantity - op.good - op.scrap)
 
 
+def ready(wo: WorkOrderRecord, op: OperationRecord) -> float | None:
+    """Units the previous operation delivered (good) that this one has not processed yet (None
+    for the first operation, which works from the kit). An operation cannot process more."""
+    earlier = [o for o in wo.operations if o.seq < op.seq]
+    if not earlier:
+        return None
+    return max(0.0, max(earlier, key=lambda o: o.seq).good - op.good - op.scrap)
+
+
 @dataclass
 class QueueRow:
     work_order: WorkOrderRecord
@@ -34,6 +43,7 @@ class QueueRow:
     period: int
     position: int  # in the period's levelled sequence (first lot of this item)
     kit: dict[str, Any] | None  # the kit measure's row {number, coverage, short: [...]}; None: not checked
+    ready: float | None  # delivered by the previous operation and not yet processed here (None: first operation)
 
 
 @dataclass
@@ -51,6 +61,8 @@ class OperationView:
     work_order: WorkOrderRecord
     operation: OperationRecord
     remaining: float
+    ready: float | None  # see QueueRow
+    previous: int | None  # the previous operation's number
 
 
 def kit_by_work_order(uow: SqlAlchemyUnitOfWork, *, now: dt.datetime, timezone: str) -> dict[str, dict[str, Any]]:
@@ -90,17 +102,22 @@ def floor_queue(uow: SqlAlchemyUnitOfWork, code: str, *, timezone: str, now: dt.
         first: dict[str, int] = {}
         for i, (item, _units) in enumerate(lots):
             first.setdefault(item, i)
-        out = [QueueRow(wo, op, left, period, first.get(wo.item, len(lots)), kit.get(wo.number))
+        out = [QueueRow(wo, op, left, period, first.get(wo.item, len(lots)), kit.get(wo.number), ready(wo, op))
                for wo, op, left in rows]
         out.sort(key=lambda r: (r.work_order.start_period, r.position, r.work_order.number, r.operation.seq))
         periods[period] = out
     return FloorQueue(code, wc["name"], current, view.note, periods, sequences)
 
 
-def operation_view(uow: SqlAlchemyUnitOfWork, number: str, seq: int) -> OperationView:
-    """A work order's operation with its remaining units. Raises NotFound."""
+def operation_view(uow: SqlAlchemyUnitOfWork, number: str, seq: int, *,
+                   work_center: str | None = None) -> OperationView:
+    """A work order's operation with its remaining units (``work_center``: it must be done
+    there). Raises NotFound."""
     wo = wo_service.get_work_order(uow, number)
     op = next((o for o in wo.operations if o.seq == seq), None)
     if op is None:
         raise NotFound(f"work order {number} has no operation {seq}")
-    return OperationView(wo, op, remaining(wo, op))
+    if work_center is not None and op.work_center != work_center:
+        raise NotFound(f"work order {number} operation {seq} is done at {op.work_center}, not at {work_center}")
+    earlier = [o.seq for o in wo.operations if o.seq < seq]
+    return OperationView(wo, op, remaining(wo, op), ready(wo, op), max(earlier) if earlier else None)

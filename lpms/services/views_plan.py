@@ -18,9 +18,9 @@ from lpms.db import models as m
 from lpms.db.replan_repo import DiffRow
 from lpms.db.repositories import PlanRunRecord
 from lpms.db.session import SqlAlchemyUnitOfWork
-from lpms.domain.enums import Objective, PlanRunStatus
+from lpms.domain.enums import JobRequestStatus, Objective, PlanRunStatus
 from lpms.domain.errors import InvalidInput
-from lpms.services import fluctuations, replan
+from lpms.services import fluctuations, jobs, replan
 from lpms.services.views import levelled_lots
 
 OBJECTIVES = tuple(o.value for o in Objective)
@@ -274,3 +274,12 @@ def fluctuation_events(uow: SqlAlchemyUnitOfWork, *, limit: int = 200) -> list[d
 def replans(uow: SqlAlchemyUnitOfWork, *, limit: int = 50) -> list[Any]:
     """The latest re-plans (ReplanRecord), newest first."""
     return list(replan.list_replans(uow, limit=limit))
+
+
+REPLAN_JOB = "rolling_replan"  # the job that re-plans from the plant's real state
+
+
+def open_replan_requests(uow: SqlAlchemyUnitOfWork) -> list[Any]:
+    """Requests to run the re-plan job that the jobs process has not finished (JobRequestRecord)."""
+    return [r for r in jobs.list_job_requests(uow, limit=50)
+            if r.job_id == REPLAN_JOB and r.status in (JobRequestStatus.PENDING, JobRequestStatus.RUNNING)]

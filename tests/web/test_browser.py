@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,10 +182,10 @@ def test_planner_upload_run_compare_pareto_network_approve_release(live: tuple[P
     run_id = int(driver.current_url.rstrip("/").rsplit("/", 1)[1])
     with plant.app.app_context():
         execute_plan_run(plant.uow(), run_id, options=options(), now=NOW)
-    deadline = time.time() + 10
-    while driver.find_element(By.ID, "run-status").text != "succeeded" and time.time() < deadline:
-        time.sleep(0.5)  # the page refreshes itself while the run is queued or running
-    assert driver.find_element(By.ID, "run-status").text == "succeeded"
+    # the page refreshes itself while the run is queued or running (an element read during a
+    # refresh is stale: read it again)
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.find_element(By.ID, "run-status").text == "succeeded")
     shot(driver, "screen-plan-run")
     driver.get(base + f"/plan/compare?a={plant.run_id}&b={run_id}")
     assert driver.find_element(By.ID, "compare-objectives").is_displayed()

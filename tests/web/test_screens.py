@@ -61,7 +61,17 @@ def test_over_completion_is_refused_with_its_reason_and_keeps_the_typed_values(p
     assert 'id="report-error"' in text and "99999" in text
     assert f'value="{key}"' in text  # the form keeps its key and the typed quantity
     bad = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "-1", "client_key": key})
-    assert bad.status_code == 400 and "Good: good: must be 0 or more" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Good: must be 0 or more" in bad.get_data(as_text=True)
+    # text that is not a number: one message saying what to type, the text kept
+    typed = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "1,5", "scrap": "x", "client_key": key})
+    page = typed.get_data(as_text=True).replace("&#39;", "'")
+    assert typed.status_code == 400
+    assert "Good: '1,5' is not a number: enter a number such as 12 or 2.5 (a dot for decimals)" in page
+    assert "Scrap: 'x' is not a number" in page and "float" not in page and page.count('class="field-error"') == 2
+    assert 'value="1,5"' in page
+    # an operation of another work center is not reported here
+    other = next(w for w in ("FA", "SMT", "TEST", "PACK", "BLA") if w != wc)
+    assert sup.get(f"/floor/{other}/report/{number}/{seq}").status_code == 404
 
 
 def test_downtime_is_reported_with_a_reason_from_the_list(plant: Plant) -> None:
@@ -73,6 +83,11 @@ def test_downtime_is_reported_with_a_reason_from_the_list(plant: Plant) -> None:
     assert "Recorded" in done.get_data(as_text=True) and "Breakdown" in done.get_data(as_text=True)
     wrong = sup.post(f"/floor/{wc}/downtime", {"minutes": "30", "reason": "Bored", "client_key": key + "x"})
     assert wrong.status_code == 400 and "Not a valid choice" in wrong.get_data(as_text=True)
+    unchosen = sup.post(f"/floor/{wc}/downtime", {"minutes": "abc", "reason": "", "client_key": key + "y"})
+    page = unchosen.get_data(as_text=True).replace("&#39;", "'")
+    assert unchosen.status_code == 400 and "Reason: choose a reason from the list" in page
+    assert "Minutes lost: 'abc' is not a number" in page and "1 or more" not in page
+    assert sup.get("/floor/NOPE/downtime").status_code == 404
 
 
 def test_planner_upload_lists_every_row_error_and_changes_nothing_then_imports(plant: Plant) -> None:
@@ -90,22 +105,46 @@ def test_planner_upload_lists_every_row_error_and_changes_nothing_then_imports(p
     ok = planner.post("/plan/upload", {"files": (io.BytesIO(good.encode()), "orders.csv")},
                       content_type="multipart/form-data", follow_redirects=True)
     assert "Imported" in ok.get_data(as_text=True) and "ZZ-9" in planner.text("/plan/demand")
-    # change and cancel on the screen
-    planner.post("/plan/orders/ZZ-9", {"quantity": "7"})
+    # change on the order's page: it shows the order's values; wrong input keeps what was typed
+    page = planner.text("/plan/orders/ZZ-9")
+    assert 'value="ACME"' in page and 'value="5"' in page and 'value="2026-12-20"' in page
+    wrong = planner.post("/plan/orders/ZZ-9", {"customer": "ACME", "quantity": "-2", "due_date": "20.12.2026"})
+    text = wrong.get_data(as_text=True).replace("&#39;", "'")
+    assert wrong.status_code == 400 and "Quantity: must be more than 0" in text
+    assert "Due date: '20.12.2026' is not a date: enter it as YYYY-MM-DD" in text and 'value="-2"' in text
+    unknown_item = planner.post("/plan/orders", {"number": "ZZ-8", "customer": "ACME", "item": "NOPE", "quantity": "3",
+                                                 "due_date": "2026-12-20"})
+    text = unknown_item.get_data(as_text=True)
+    assert unknown_item.status_code == 400 and 'id="order-problems"' in text and "NOPE" in text
+    assert 'value="ZZ-8"' in text  # the add form keeps what was typed
+    planner.post("/plan/orders/ZZ-9", {"customer": "ACME", "quantity": "7", "due_date": "2026-12-20", "priority": "2"})
     assert re.search(r"ZZ-9</td><td>ACME</td><td>MON-24</td><td class=\"num\">7<", planner.text("/plan/demand"))
-    planner.post("/plan/orders/ZZ-9/cancel", {})
+    # cancelling needs the confirmation box
+    unconfirmed = planner.post("/plan/orders/ZZ-9/cancel", {})
+    assert unconfirmed.status_code == 400 and "tick the box to confirm" in unconfirmed.get_data(as_text=True)
+    assert "open" in planner.text("/plan/demand").split("ZZ-9")[1][:200]
+    planner.post("/plan/orders/ZZ-9/cancel", {"confirm": "y"})
     assert "cancelled" in planner.text("/plan/demand").split("ZZ-9")[1][:200]
+    assert "cannot be changed" in planner.text("/plan/orders/ZZ-9")
+    assert planner.get("/plan/orders/NOPE-1").status_code == 404
 
 
 def test_capacity_edit_is_validated_like_the_importer(plant: Plant) -> None:
     planner = Client(plant.app, "planner")
     page = planner.text("/plan/capacity")
-    wc = re.search(r"<option[^>]*>([^<]+)</option>", page).group(1)
+    wc = re.search(r'<option value="([^"]+)"', page).group(1)
     planner.post("/plan/capacity", {"work_center": wc, "period": "3", "regular_min": "1234", "overtime_min": "56"})
     assert "1,234" in planner.text(f"/plan/capacity?wc={wc}")
-    response = planner.post("/plan/capacity", {"work_center": "NOPE", "period": "3", "regular_min": "10"},
-                            follow_redirects=True)
+    prefilled = planner.text(f"/plan/capacity?wc={wc}&period=3")  # a row's Edit link fills the form
+    form = prefilled.split('id="capacity-form"')[1].split("</form>")[0]
+    assert 'value="1234"' in form and 'value="56"' in form and re.search(r'name="period"[^>]*value="3"', form)
+    response = planner.post("/plan/capacity", {"work_center": "NOPE", "period": "3", "regular_min": "10"})
+    assert response.status_code == 400
     assert "NOPE" in response.get_data(as_text=True)  # the importer's message names the unknown work center
+    typo = planner.post("/plan/capacity", {"work_center": wc, "period": "three", "regular_min": "10", "overtime_min": "-1"})
+    text = typo.get_data(as_text=True).replace("&#39;", "'")
+    assert typo.status_code == 400 and "Period: 'three' is not a whole number" in text
+    assert "Overtime minutes: must be 0 or more" in text and 'value="three"' in text
 
 
 def test_plan_run_queued_solved_compared_approved_and_released(plant: Plant) -> None:
@@ -257,3 +296,64 @@ def test_quantities_keep_their_integer_zeros() -> None:
     from web import _qty
 
     assert (_qty(700, 0), _qty(20.0, 0), _qty(2.5), _qty(3.0), _qty(-0.0, 0)) == ("700", "20", "2.5", "3", "0")
+
+
+def test_replan_now_asks_the_jobs_process_and_the_page_waits_for_it(plant: Plant) -> None:
+    from jobs.runner import JobRunner
+    from lpms.services import jobs, replan
+
+    planner = Client(plant.app, "planner")
+    before = {r.id for r in replan.list_replans(plant.uow())}
+    done = planner.post("/plan/replan", {}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "Re-plan requested" in text and 'id="replan-pending"' in text and 'http-equiv="refresh"' in text
+    assert {r.id for r in replan.list_replans(plant.uow())} == before  # nothing solved in the request
+    requests = [r for r in jobs.list_job_requests(plant.uow()) if r.job_id == "rolling_replan"]
+    assert requests and requests[0].requested_by == "web:planner"
+    JobRunner(plant.database, plant.settings, clock_fn=lambda: NOW).run_requests()  # what the jobs process does
+    page = planner.text("/plan/fluctuations")
+    assert 'id="replan-pending"' not in page and 'http-equiv="refresh"' not in page
+    assert len(replan.list_replans(plant.uow())) == len(before) + 1
+
+
+def test_start_run_with_wrong_input_keeps_what_was_typed(plant: Plant) -> None:
+    planner = Client(plant.app, "planner")
+    bad = planner.post("/plan/runs", {"mode": "weighted", "late": "lots", "balance": "-1", "inventory": "5",
+                                      "overtime": "1"})
+    text = bad.get_data(as_text=True).replace("&#39;", "'")
+    assert bad.status_code == 400 and 'id="run-problems"' in text
+    assert "Late cost (per unit and period): 'lots' is not a number" in text
+    assert "Balance cost: must be between 0 and 1,000,000,000" in text and 'value="lots"' in text
+    prio = planner.post("/plan/runs", {"mode": "priority", "priority": "late, cheap"})
+    assert prio.status_code == 400 and "cheap not one of" in prio.get_data(as_text=True)
+
+
+def test_a_role_that_may_not_use_a_page_is_told_which_roles_may(plant: Plant) -> None:
+    response = Client(plant.app, "supervisor").get("/plan/")
+    assert response.status_code == 403
+    assert "This is for the planner role (and admin); your role is supervisor." in response.get_data(as_text=True)
+    api = plant.app.test_client().get("/api/v1/orders", headers={"Authorization": f"Bearer {plant.tokens['supervisor']}"})
+    assert api.status_code == 403 and "manager and planner roles" in api.json["error"]["message"]
+
+
+def test_admin_add_user_with_wrong_input_keeps_what_was_typed(plant: Plant) -> None:
+    admin = Client(plant.app, "admin")
+    bad = admin.post("/admin/users", {"username": "new user!", "display_name": "New", "role": "planner",
+                                      "password": "longenough1"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'id="add-user-problems"' in text and 'value="new user!"' in text
+    short = admin.post("/admin/users", {"username": "newuser", "role": "planner", "password": "short"})
+    assert short.status_code == 400 and "Password: Field must be between 8 and 256 characters long." in \
+        short.get_data(as_text=True)
+
+
+def test_queue_and_report_say_how_much_the_previous_operation_has_delivered(plant: Plant) -> None:
+    from lpms.services import views_floor
+
+    wo = next(w for w in work_orders.list_work_orders(plant.uow())
+              if w.status.value == "released" and len(w.operations) > 1 and w.operations[0].good == 0)
+    second = wo.operations[1]
+    v = views_floor.operation_view(plant.uow(), wo.number, second.seq)
+    assert v.ready == 0 and v.previous == wo.operations[0].seq and v.remaining == wo.quantity
+    page = Client(plant.app, "supervisor").text(f"/floor/{second.work_center}/report/{wo.number}/{second.seq}")
+    assert 'id="ready">0<' in page and 'id="ready-note"' in page
