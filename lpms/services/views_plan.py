@@ -8,6 +8,7 @@ Nothing here writes or reads the clock; each function owns its short read transa
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,9 +272,14 @@ def fluctuation_events(uow: SqlAlchemyUnitOfWork, *, limit: int = 200) -> list[d
             for e in fluctuations.list_fluctuations(uow, limit=limit)]
 
 
-def replans(uow: SqlAlchemyUnitOfWork, *, limit: int = 50) -> list[Any]:
-    """The latest re-plans (ReplanRecord), newest first."""
-    return list(replan.list_replans(uow, limit=limit))
+def replans(uow: SqlAlchemyUnitOfWork, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest re-plans, newest first: the ReplanRecord's fields plus its run's ``status``
+    and ``message`` (first line; why a failed or infeasible re-plan has no plan)."""
+    records = replan.list_replans(uow, limit=limit)
+    with uow:
+        runs = {r.plan_run_id: uow.plan_runs.get(r.plan_run_id) for r in records}
+    return [{**dataclasses.asdict(r), "status": runs[r.plan_run_id].status.value,
+             "message": runs[r.plan_run_id].message.split("\n")[0]} for r in records]
 
 
 REPLAN_JOB = "rolling_replan"  # the job that re-plans from the plant's real state

@@ -244,6 +244,8 @@ def test_fluctuations_page_describes_stored_events_and_replans(plant: Plant) -> 
                            options=options_for(plant), actor="test", now=later)
     page = Client(plant.app, "planner").text("/plan/fluctuations")
     assert "test re-plan" in page and f"/plan/replans/{result.previous_run_id}/{result.run_id}" in page
+    replan_row = page.split("test re-plan")[0].rsplit("<tr>", 1)[1]
+    assert f'<span class="badge {result.status.value}"' in replan_row  # the re-plan's run status
     diff_page = Client(plant.app, "manager").text(f"/plan/replans/{result.previous_run_id}/{result.run_id}")
     assert result.previous_run_id is not None
     diff = replan.plan_diff(plant.uow(), result.previous_run_id, result.run_id)
