@@ -43,7 +43,7 @@ from lpms.bootstrap import Database
 from lpms.db import migrate
 from lpms.db.session import make_engine, session_factory
 from lpms.domain.enums import ItemKind, WorkOrderStatus
-from lpms.domain.errors import Infeasible, InternalError
+from lpms.domain.errors import Infeasible, InternalError, LpmsError
 from lpms.domain.values import Costs
 from lpms.planning.network import build_graph, divide
 from lpms.planning.solver import SolverOptions
@@ -63,6 +63,13 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
+def _rms(errors: list[float]) -> float:
+    """Root-mean-square of the errors (about zero: a bias counts too); 0 for fewer than 3."""
+    if len(errors) < 3:
+        return 0.0
+    return math.sqrt(sum(e * e for e in errors) / len(errors))
+
+
 def _optional(module: str, name: str) -> Any:
     """A service another part of LPMS provides, or None while it does not exist yet."""
     try:
@@ -74,13 +81,20 @@ def _optional(module: str, name: str) -> Any:
 class LpmsPolicy:
     def __init__(self, plant: SimPlant, *, horizon: int = 12, static: bool = False, workdir: Path | None = None,
                  fence: int = 2, check_ledger: bool = False, solver_threads: int = 1,
-                 purchase_safety_lead: int = 1, rolling_calendar: bool = True) -> None:
+                 purchase_safety_lead: int = 1, rolling_calendar: bool = True, safety_z: float = 2.0,
+                 safety_window: int = 13) -> None:
         self.plant = plant
         self.horizon = horizon
         self.static = static
         self.fence = fence
         self.safety_lead = purchase_safety_lead
         self.rolling = rolling_calendar
+        self.safety_z = safety_z
+        self.safety_window = safety_window
+        self.product_safety = {p: plant.item(p).safety_stock for p in plant.products}  # as LPMS holds them
+        self.material_safety: dict[str, float] = {}
+        self.consumed: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))  # material -> period -> units
+        self.bought_for: dict[str, dict[int, float]] = defaultdict(dict)  # material -> period -> need when bought
         self._calendar_end = 0
         self.check_ledger = check_ledger
         self.name = "lpms-static" if static else "lpms"
@@ -145,11 +159,7 @@ class LpmsPolicy:
             sc.periods + sc.horizon
         self._calendar_end = n
         texts = {
-            "items": _csv(["code", "kind", "unit", "lead_time_periods", "stocked", "safety_stock", "offset_rule",
-                           "backward_window", "forward_window"],
-                          [[i.code, i.kind.value, i.unit, i.lead_time, str(i.stocked).lower(), i.safety_stock,
-                            i.offset_rule.value, "" if i.backward_window is None else i.backward_window,
-                            "" if i.forward_window is None else i.forward_window] for i in plant.items]),
+            "items": self._items_csv(),
             "work_centers": _csv(["code"], [[w] for w in plant.work_centers]),
             "routings": _csv(["item", "sequence", "work_center", "run_min", "setup_min"],
                              [[o.item, o.sequence, o.work_center, o.run_min, o.setup_min] for o in plant.operations]),
@@ -164,6 +174,59 @@ class LpmsPolicy:
             "stock": _csv(["item", "on_hand"], [[c, q] for c, q in sorted(plant.on_hand.items()) if q > 0]),
         }
         import_texts(self.db.uow(), texts, actor=ACTOR, now=self.morning(0))
+
+    def _items_csv(self, codes: set[str] | None = None) -> str:
+        """The items (all, or ``codes``) as items.csv, products with the safety stock LPMS holds now."""
+        return _csv(["code", "kind", "unit", "lead_time_periods", "stocked", "safety_stock", "offset_rule",
+                     "backward_window", "forward_window"],
+                    [[i.code, i.kind.value, i.unit, i.lead_time, str(i.stocked).lower(),
+                      self.product_safety.get(i.code, i.safety_stock), i.offset_rule.value,
+                      "" if i.backward_window is None else i.backward_window,
+                      "" if i.forward_window is None else i.forward_window]
+                     for i in self.plant.items if codes is None or i.code in codes])
+
+    def _review_safety_stocks(self, world: World, t: int, now: dt.datetime) -> None:
+        """The planner's safety stock review at the start of period ``t``: ``safety_z`` times the
+        root-mean-square error, over the last ``safety_window`` periods (at least 3 measured), of
+        what was decided against what happened (0: off):
+
+        - an end product: its demand per period (due in the period, as ordered by then) against
+          the forecast; never less than the item's own safety stock; a change is imported into
+          LPMS (``items.csv``), whose plans then net to it;
+        - a material: its consumption per period against the need the buyer bought for when it
+          ordered for that period (plan changes after the purchase, scrap, kits waiting); the buyer
+          keeps that much on hand beyond the plan's need (a kit short of a few units of one
+          material blocks its whole work order for a period). LPMS's plan is not told: for it the
+          buffer is stock on hand it may use."""
+        if self.safety_z <= 0 or t < 3:
+            return
+        assert self.db is not None
+        window = range(max(0, t - self.safety_window), t)
+        sc = world.scenario
+        demand: dict[tuple[str, int], float] = defaultdict(float)
+        for o in world.orders:
+            if o.due in window and not o.cancelled(o.due):
+                demand[(o.item, o.due)] += o.quantity_at(o.due)
+        changed = set()
+        for p in self.plant.products:
+            errors = [demand[(p, d)] - float(sc.forecast[p][d]) for d in window]
+            level = max(self.plant.item(p).safety_stock, self._whole(p, self.safety_z * _rms(errors)))
+            if abs(level - self.product_safety[p]) >= 1.0 - 1e-9 or (not self.plant.item(p).whole_units
+                                                                     and level != self.product_safety[p]):
+                self.product_safety[p] = level
+                changed.add(p)
+        if changed:
+            from lpms.services.csv_io import import_texts
+
+            import_texts(self.db.uow(), {"items": self._items_csv(changed)}, actor=ACTOR, now=now)
+            self.counts["safety_stock_updates"] += 1
+        for m in self.materials:
+            used, bought = self.consumed.get(m, {}), self.bought_for.get(m, {})
+            errors = [used.get(d, 0.0) - bought[d] for d in window if d in bought]
+            self.material_safety[m] = self._whole(m, self.safety_z * _rms(errors))
+
+    def _whole(self, code: str, q: float) -> float:
+        return float(math.ceil(q - 1e-9)) if self.plant.item(code).whole_units else round(q, 3)
 
     def _forecasts(self, world: World, periods: range) -> str:
         sc, days = world.scenario, self.plant.period_days
@@ -203,6 +266,7 @@ class LpmsPolicy:
             receive_stock(self.db.uow(), pur.item, qty, actor=ACTOR, now=now, reference=pur.key)
             self.counts["receipts"] += 1
         self._import_orders(world, t, now)
+        self._review_safety_stocks(world, t, now)
         if not self.static or t == 0:
             self._replan(world, t, now, "weekly rolling re-plan" if t else "first plan")
         result = release_work_orders(self.db.uow(), fence_periods=self.fence, actor=ACTOR, now=now)
@@ -282,6 +346,11 @@ class LpmsPolicy:
                 except Infeasible:
                     self.counts["replans_infeasible_after_cancel"] += 1
                     return
+            except LpmsError as exc:  # the run is recorded as failed; the approved plan stays in force
+                self.counts["replans_failed"] += 1
+                if self.counts["replans_failed"] <= 3:
+                    self.stats.notes.append(f"period {t + 1}: re-plan failed: {type(exc).__name__}: {str(exc)[:300]}")
+                return
             self.stats.replans += 1
             self.stats.nervousness.append(float(getattr(res, "units_moved", 0.0)))
             return
@@ -360,10 +429,13 @@ class LpmsPolicy:
         for m in sorted(self.materials):
             spec = self.plant.item(m)
             proj = world.stock[m] - world.reserved[m]
+            keep = self.material_safety.get(m, 0.0)
+            if spec.lead_time < H:  # what this purchase is for: the need lead time (+ safety lead) ahead
+                self.bought_for[m][t + spec.lead_time + early] = need[m][spec.lead_time]
             for k in range(H):
                 proj += arriving[m][k] - need[m][k]
-                if proj < -1e-9:
-                    q = -proj
+                if proj < keep - 1e-9:
+                    q = keep - proj
                     if spec.whole_units:
                         q = float(math.ceil(q - 1e-9))
                     proj += q
@@ -403,6 +475,10 @@ class LpmsPolicy:
         for ev in log.operations:
             if ev.job not in self.jobs or (ev.good <= EPS and ev.scrap <= EPS):
                 continue
+            if ev.op_index == 0:  # the first operation issues the kit
+                for c, q in self.jobs[ev.job].kit.items():
+                    if c in self.materials:
+                        self.consumed[c][t] += q * (ev.good + ev.scrap)
             self._report_n += 1
             seq = self.seq_of[ev.job][ev.op_index]
             report_completion(self.db.uow(), ev.job, seq, ev.good, ev.scrap, client_key=f"sim-{self._report_n}",

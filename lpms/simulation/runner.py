@@ -48,6 +48,8 @@ class RunConfig:
     policy: str = "mrp+0"  # mrp+0, mrp+1, mrp+2, lpms, lpms-static
     fence: int = 2  # LPMS: release fence in periods (the re-plan at t decides t+1; t was released at t-1)
     purchase_safety_lead: int = 1  # LPMS: purchases planned to arrive this many periods before their need
+    safety_z: float = 2.0  # LPMS: safety stocks of z measured standard deviations (products: demand error; materials: use)
+    safety_window: int = 13  # LPMS: periods the safety stock review measures over
 
 
 @dataclass
@@ -75,13 +77,13 @@ def expand_policies(names: Iterable[str]) -> list[str]:
 
 
 def make_policy(name: str, plant: SimPlant, horizon: int, workdir: Path | None, *, fence: int = 2,
-                purchase_safety_lead: int = 1) -> Policy:
+                purchase_safety_lead: int = 1, safety_z: float = 2.0, safety_window: int = 13) -> Policy:
     if name.startswith("mrp+"):
         return MrpPolicy(plant, int(name[4:]), horizon)
     from lpms.simulation.lpms_policy import LpmsPolicy
 
     return LpmsPolicy(plant, horizon=horizon, static=name == "lpms-static", workdir=workdir, fence=fence,
-                      purchase_safety_lead=purchase_safety_lead)
+                      purchase_safety_lead=purchase_safety_lead, safety_z=safety_z, safety_window=safety_window)
 
 
 def simulate(plant: SimPlant, scenario: Scenario, policy: Policy,
@@ -152,7 +154,8 @@ def run_one(config: RunConfig, plant: SimPlant | None = None, keep_world: bool =
     scenario = make_scenario(plant, VARIABILITY[config.variability], config.periods, config.horizon, config.seed)
     with tempfile.TemporaryDirectory(prefix="lpms-sim-", dir=workdir or _fast_tmp()) as tmp:
         policy = make_policy(config.policy, plant, config.horizon, Path(tmp), fence=config.fence,
-                             purchase_safety_lead=config.purchase_safety_lead)
+                             purchase_safety_lead=config.purchase_safety_lead, safety_z=config.safety_z,
+                             safety_window=config.safety_window)
         world = simulate(plant, scenario, policy)
         stats = policy.close()
     m, series = measures(world, stats, config.warmup)

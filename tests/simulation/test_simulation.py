@@ -248,3 +248,41 @@ def test_progress_bar_counts_runs_and_closes_itself() -> None:
     bar(2, 2, results[1])
     assert bar.bar.n == 2 and "2/2" in buf.getvalue() and "seed 2 mrp+0" in buf.getvalue()
     assert bar.bar.disable  # closed at the last run (tqdm disables a closed bar)
+
+
+def test_lpms_safety_stock_review_sizes_buffers_from_measured_errors() -> None:
+    # every period from the fourth on, the simulated planner sets each product's safety stock in
+    # LPMS to 2 x the root-mean-square error of its demand against the forecast over the last 13
+    # periods (never below the item's own), and the buyer keeps 2 x the RMS error of each
+    # material's consumption against the need it bought for on hand; z = 0 switches it off
+    import math
+
+    from sqlalchemy import select
+
+    from lpms.db import models as m
+    from lpms.simulation.lpms_policy import LpmsPolicy
+
+    plant = load_plant("demo")
+    periods = 8
+    sc = make_scenario(plant, VARIABILITY["normal"], periods, 12, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = LpmsPolicy(plant, workdir=Path(tmp))
+        world = simulate(plant, sc, policy)
+        assert policy.db is not None
+        with policy.db.uow() as uow:
+            held = {code: float(q) for code, q in uow.session.execute(select(m.Item.code, m.Item.safety_stock)).all()}
+        stats = policy.close()
+    last = periods - 1  # the review at the start of the last period measured periods 0..last-1
+    for p in plant.products:
+        errors = [sum(o.quantity_at(d) for o in world.orders if o.item == p and o.due == d and not o.cancelled(d))
+                  - float(sc.forecast[p][d]) for d in range(last)]
+        rms = math.sqrt(sum(e * e for e in errors) / len(errors))
+        expected = max(plant.item(p).safety_stock, float(math.ceil(2 * rms - 1e-9)))
+        assert held[p] == pytest.approx(expected, abs=1.0)  # changes under one unit are not imported
+        assert policy.product_safety[p] == held[p]
+    assert any(held[p] > plant.item(p).safety_stock for p in plant.products)  # 15% forecast error is measured
+    assert stats.services["calls_safety_stock_updates"] >= 1
+    assert sum(1 for q in policy.material_safety.values() if q > 0) >= 3
+
+    off = LpmsPolicy(plant, safety_z=0.0)
+    assert off.product_safety == {p: plant.item(p).safety_stock for p in plant.products}
