@@ -189,6 +189,8 @@ def test_planner_upload_run_compare_pareto_network_approve_release(live: tuple[P
     shot(driver, "screen-plan-run")
     driver.get(base + f"/plan/compare?a={plant.run_id}&b={run_id}")
     assert driver.find_element(By.ID, "compare-objectives").is_displayed()
+    assert driver.find_elements(By.CSS_SELECTOR, "#compare-items tbody tr")  # the per-item changes
+    assert driver.find_element(By.ID, "units-moved").text
     shot(driver, "screen-plan-compare")
     driver.get(base + "/plan/pareto?x=late&y=inventory")
     shot(driver, "screen-plan-pareto")
@@ -247,6 +249,10 @@ def test_phone_width_keeps_the_report_form_usable(live: tuple[Plant, str], drive
         click_and_load(driver, By.CSS_SELECTOR, ".tile")
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 420
+        # each queue cell says what it is (the table header is hidden at this width)
+        cell = driver.find_element(By.CSS_SELECTOR, "table.queue td[data-label='Remaining']")
+        label = driver.execute_script("return getComputedStyle(arguments[0], '::before').content;", cell)
+        assert label == '"Remaining"' and cell.size["width"] < 200
         shot(driver, "phone-floor-queue")
     finally:
         driver.set_window_size(1024, 768)
