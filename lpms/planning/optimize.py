@@ -73,6 +73,9 @@ BASIS_PRICE_MAX = 400
 # the first tangent LPs take these shares of the norms' multipliers: a tangent at the
 # balance-free plan is far from the optimum's, and its full LP is slow (many pivots)
 BASIS_ALPHAS = (0.3, 0.5)
+# a face answer that puts basic variables left out of the face's rows outside their bounds is
+# cut back to the feasible part of its step when that keeps this share of it, else re-solved
+BASIS_PARTIAL_STEP = 0.3
 
 
 @dataclass(frozen=True)
@@ -408,6 +411,7 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
     rowmask = slack <= 1e-3 * np.maximum(1.0, np.abs(face.z_ref[face.bidx]))
     tol = 1e-7 * max(1.0, float(np.max(np.abs(c_lin), initial=0.0)), max((w for _, w in groups), default=0.0))
     z_cur = face.z_ref  # the face's current plan (feasible)
+    best_face: tuple[np.ndarray, np.ndarray] | None = None  # superbasics and point of the best face plan
     stalled = 0
     per_iteration = 0.0
     lp.set_option("simplex_strategy", 4)  # primal simplex: a new cost keeps B0 primal feasible
@@ -456,12 +460,19 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                     work.notes["stopped_by"] = "solver"
                     return f"conic solver: {sol.status}"
                 # basic variables an interior point leaves a hair outside their bounds are moved
-                # back (to 1e-9): later priority stages hold this plan's values on tight rows
+                # back: later priority stages hold this plan's values on tight rows; and the
+                # bounds it approaches within 1e-6 are taken exactly when that costs nothing
                 z = face.to_bounds(s, sol.z)
                 violation = rows.violation(z[:n])
+                value = _weighted_value(om, weights, z[:n])
+                pure = face.to_bounds(s, sol.z, near=1e-6)
+                pure_value = _weighted_value(om, weights, pure[:n])
+                if pure_value <= value + 1e-10 * max(1.0, abs(value)) and rows.violation(pure[:n]) <= violation:
+                    z, value, violation = pure, pure_value, rows.violation(pure[:n])
                 work.notes["plan_violation"] = float(f"{violation:.2g}")
                 if violation <= PLAN_TOLERANCE:
-                    search.offer(z[:n], _weighted_value(om, weights, z[:n]))
+                    if search.offer(z[:n], value):
+                        best_face = (s.copy(), z)
                     z_cur = z
                 else:
                     work.notes["polish_rejected"] = work.notes.get("polish_rejected", 0) + 1
@@ -482,6 +493,14 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
         return "round limit"
     finally:
         lp.set_option("simplex_strategy", 1)
+        if best_face is not None and np.array_equal(search.x[:n], best_face[1][:n]) and work.remaining() > 0:
+            # the plan returned is a face's interior-point answer: Newton steps on its active set
+            # give the face's optimum to machine precision (an interior point stops ~1e-6 short
+            # in the plan's units, visibly so in a plan of whole units)
+            polished = face.newton(c_lin, groups, best_face[0], best_face[1])[:n]
+            if rows.violation(polished) <= max(rows.violation(best_face[1][:n]), 1e-12) and \
+                    search.offer(polished, _weighted_value(om, weights, polished)):
+                work.notes["newton_polished"] = True
         work.notes["basis_solves"] = face.basis_solves
 
 
@@ -512,7 +531,7 @@ def _basis_face_solve(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.n
         rowmask |= bad
         before, after = face.slack(z_cur)[bad], face.slack(sol.z)[bad]
         t = float(np.min(before / np.maximum(before - after, 1e-300)))
-        if t >= 0.3:
+        if t >= BASIS_PARTIAL_STEP:
             sol.z = z_cur + (1.0 - 1e-6) * t * (sol.z - z_cur)
             break
         spent = time.perf_counter() - started
