@@ -1,6 +1,6 @@
 """Process management at scale on PostgreSQL, through the service layer.
 
-python -m bench process [--pg-admin-url URL] [--items 1000] [--reports 10000] [--threads 8]
+python -m bench process [--pg-admin-url URL] [--items 1300] [--reports 10000] [--threads 8]
                         [--replan-items 380] [--periods 8] [--keep]
 
 Creates its own databases on the server (and drops them at the end unless --keep):
@@ -231,7 +231,8 @@ def replan_case(admin_url: str, items: int, periods: int, balance: float, keep: 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench process", description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-admin-url", default=ADMIN_URL, help=f"PostgreSQL server (default {ADMIN_URL})")
-    parser.add_argument("--items", type=int, default=1000, help="items of the release/report plant (default 1000)")
+    parser.add_argument("--items", type=int, default=1300,
+                        help="items of the release/report plant (default 1300: about 1,000 work orders to release)")
     parser.add_argument("--reports", type=int, default=10_000, help="completion reports (default 10000)")
     parser.add_argument("--threads", type=int, default=8, help="reporting threads (default 8)")
     parser.add_argument("--replan-items", type=int, default=380, help="items of the re-plan plant (~200 intervals)")

@@ -108,6 +108,12 @@ def network_costs(plan: NetworkPlan, inp: NetworkPlanInput) -> tuple[dict[str, f
     def wc_cost(wc: str, key: str) -> float:
         return float(inp.work_center_costs.get(wc, {}).get(key, getattr(c, key)))
 
+    def backlog_cost(item: str) -> float:
+        # a component's backlog (released work short of its kit): 10 x the highest late cost
+        if item in inp.demand:
+            return item_cost(item, "late")
+        return 10.0 * max([c.late, *(v["late"] for v in inp.item_costs.values() if "late" in v)])
+
     load = {w: np.zeros(T) for w in inp.snapshot.work_centers}
     for op in inp.snapshot.operations:
         load[op.work_center] += op.run_min * np.asarray(plan.item_production.get(op.item, [0.0] * T))
@@ -131,7 +137,7 @@ def network_costs(plan: NetworkPlan, inp: NetworkPlanInput) -> tuple[dict[str, f
         "balance": sum(s for _, s in series_wc + series_iv),
     }
     costs = {
-        "late": sum(item_cost(b, "late") * sum(v) for b, v in plan.backlog.items())
+        "late": sum(backlog_cost(b) * sum(v) for b, v in plan.backlog.items())
         + sum(item_cost(b, "late") * float(v.sum()) for b, v in shortfall.items()),
         "inventory": sum(item_cost(b, "inventory") * sum(v) for b, v in plan.inventory.items()),
         "overtime": sum(wc_cost(w, "overtime") * float(v.sum()) for w, v in overtime.items()),

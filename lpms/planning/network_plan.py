@@ -385,7 +385,10 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     if change is not None and rt is not None:
         units["nervousness"][change.ravel()] = 1.0
         priced["nervousness"][change.ravel()] = rt.nervousness_cost
-    for item, cols in [*back.items(), *short.items()]:
+    for item, cols in back.items():
+        units["late"][cols] = 1.0
+        priced["late"][cols] = backlog_cost(inp, item)
+    for item, cols in short.items():
         units["late"][cols] = 1.0
         priced["late"][cols] = item_cost(inp, item, "late")
     for item in buffers:
@@ -508,6 +511,20 @@ def item_cost(inp: NetworkPlanInput, item: str, key: str) -> float:
     return _cost(inp.item_costs, item, key, float(getattr(inp.costs, key)))
 
 
+KIT_BACKLOG_FACTOR = 10.0
+
+
+def backlog_cost(inp: NetworkPlanInput, item: str) -> float:
+    """Cost per unit-period of an item's backlog: its late cost for an item with external
+    demand; for a component (the kit shortage of released work, docs/replan.md) ten times the
+    highest late cost of any item, so that the plan uses it only where released work cannot be
+    supplied otherwise, never to let free production draw material that is not there."""
+    if item in inp.demand:
+        return item_cost(inp, item, "late")
+    highest = max([float(inp.costs.late), *(float(c["late"]) for c in inp.item_costs.values() if "late" in c)])
+    return KIT_BACKLOG_FACTOR * highest
+
+
 def wc_cost(inp: NetworkPlanInput, wc: str, key: str) -> float:
     """Cost per overtime minute (``overtime``) or per minute of load standard deviation (``balance``)."""
     return _cost(inp.work_center_costs, wc, key, float(getattr(inp.costs, key)))
@@ -587,7 +604,8 @@ def price_plan(inp: NetworkPlanInput, production: dict[str, np.ndarray], load: d
         objectives["nervousness"] = float(sum(np.abs(np.asarray(v) - rt.previous_of(c, T))[mask].sum()
                                               for c, v in production.items()))
     costs = {
-        "late": float(sum(item_cost(inp, b, "late") * v.sum() for b, v in [*backlog.items(), *shortfall.items()])),
+        "late": float(sum(backlog_cost(inp, b) * v.sum() for b, v in backlog.items())
+                      + sum(item_cost(inp, b, "late") * v.sum() for b, v in shortfall.items())),
         "inventory": float(sum(item_cost(inp, b, "inventory") * v.sum() for b, v in inventory.items())),
         "overtime": float(sum(wc_cost(inp, w, "overtime") * v.sum() for w, v in overtime.items())),
         "balance": (sum(wc_cost(inp, w, "balance") * _std(v) for w, v in load.items()) if wc_on else 0.0) +

@@ -322,9 +322,13 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         if o.item not in product_codes:
             messages.append(f"order {o.number} is for {o.item}, which is not an end product: not planned")
 
+    # every plan, first run or re-plan, holds stock at its material content (material_content):
+    # one objective for both, so that a re-plan when nothing changed finds the approved plan
+    # still optimal and moves nothing (a re-plan adds only the planned yields)
     item_costs: dict[str, dict[str, float]] = {}
-    if replan is not None and costs.inventory > 0:
-        item_costs = {code: {"inventory": costs.inventory * c} for code, c in material_content(rows.bom, dict(replan.yields)).items()
+    if costs.inventory > 0:
+        yields = dict(replan.yields) if replan is not None else None
+        item_costs = {code: {"inventory": costs.inventory * c} for code, c in material_content(rows.bom, yields).items()
                       if c != 1.0}
     plan_input = NetworkPlanInput(
         snapshot=network_snapshot(rows), periods=n, demand=net, item_costs=item_costs,

@@ -174,7 +174,8 @@ def simulate_demo_floor(uow: MeasuresUnitOfWork, run_id: int, *, fence_periods: 
     the purchases due by then, release the fence, record the kit rate, and report the work
     orders started in the period (most complete, every fourth 80 % only -- behind plan -- every
     fifth with 3 % scrap at its first operation; never more than the components on hand allow,
-    so a short kit makes an order fall behind too); a breakdown of 240 minutes in the last of
+    so a short kit makes an order fall behind too; an order due after today has only its first
+    operation done); a breakdown of 240 minutes in the last of
     them. Today: release, a 120-minute stop, and a quality hold on one component that leaves
     exactly one kit due this period incomplete (chosen with the pure kit-rate function). Reports
     are posted at 08:00-10:00 plant time on each period's second day. Does nothing when work
@@ -210,7 +211,9 @@ def simulate_demo_floor(uow: MeasuresUnitOfWork, run_id: int, *, fence_periods: 
                 good = min(good, max(0.0, math.floor(kits + 1e-9) - scrap))
             if good <= 0:
                 continue
-            for k, op in enumerate(wo.operations):
+            # an order due after today is still on its way: only its first operation is done
+            steps = wo.operations if wo.due_period < today.seq else wo.operations[:1]
+            for k, op in enumerate(steps):
                 report_completion(uow, wo.number, op.seq, good, scrap if k == 0 else 0.0,
                                   client_key=f"demo-{wo.number}-{op.seq}", actor=actor, reported_by="demo",
                                   now=at + dt.timedelta(minutes=2 * i + k))

@@ -133,6 +133,24 @@ def test_a_kit_short_of_released_work_is_a_component_backlog_made_up_later() -> 
     assert "C" not in waits.backlog and waits.backlog["P"][0] == pytest.approx(70)
 
 
+def test_the_component_backlog_of_released_work_never_grows_after_its_draws() -> None:
+    # 100 P released in period 1 draw 100 C, 30 on hand; C's material M takes 2 periods to buy,
+    # so no C arrives before period 4. Later P (free production) must wait for C -- drawing on
+    # the released work's backlog instead (cheaper: P's lateness costs 50, C's 10) would use
+    # material that is not there
+    base = plant(demand_p=(100, 60, 0, 0, 0, 0), demand_q=(0,) * T, on_hand={"C": 30.0}, regular=1000.0,
+                 replan=ReplanTerms(frozen_periods=(0,), committed={"I:P": {0: 100.0}}))
+    items = tuple(dataclasses.replace(i, lead_time=2) if i.code == "M" else i for i in base.snapshot.items)
+    inp = dataclasses.replace(base, snapshot=dataclasses.replace(base.snapshot, items=items),
+                              item_costs={"P": {"late": 50.0}})
+    plan = plan_weighted(inp, OPTIONS)
+    assert_plan_honest(plan, inp)
+    c = plan.backlog["C"]
+    assert c[0] == pytest.approx(70)
+    assert all(c[t] <= c[t - 1] + 1e-9 for t in range(1, T)), c
+    assert plan.interval_production["I:P"][1] == pytest.approx(0, abs=1e-9)  # P waits for its kit
+
+
 def test_released_work_of_an_unknown_interval_is_invalid_input() -> None:
     with pytest.raises(NetworkError, match="interval I:X, which is no longer in the production network"):
         plan_weighted(plant(replan=ReplanTerms(committed={"I:X": {0: 1.0}})), OPTIONS)
