@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]  # APScheduler 3 ships no type hints
 
 from lpms.bootstrap import Database, solver_options
+from lpms.domain.enums import JobTrigger
 from lpms.settings import Settings, SettingsError
 
 # intervals are counted from here, so that every scheduler has the same fire times
@@ -39,6 +40,7 @@ class JobContext:
     actor: str
     clock: Callable[[], dt.datetime]  # for a job that runs long and needs a later now
     stopping: threading.Event = field(default_factory=threading.Event)
+    trigger: JobTrigger = JobTrigger.SCHEDULE  # what made this run: its schedule, a request, a person
 
 
 JobFunc = Callable[[JobContext], str]
@@ -163,8 +165,11 @@ def check_fluctuations(ctx: JobContext) -> str:
 
 
 def rolling_replan(ctx: JobContext) -> str:
-    """The nightly re-plan from the plant's real state."""
-    return _replan(ctx, "rolling re-plan (nightly)")
+    """The nightly re-plan from the plant's real state (or one asked for now)."""
+    why = {JobTrigger.SCHEDULE: "rolling re-plan (nightly)",
+           JobTrigger.REQUEST: "re-plan asked for on the web (run now)",
+           JobTrigger.MANUAL: "re-plan run by hand (lpms jobs run-once)"}[ctx.trigger]
+    return _replan(ctx, why)
 
 
 def kit_snapshot(ctx: JobContext) -> str:

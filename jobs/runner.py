@@ -112,9 +112,9 @@ class JobRunner:
         job_service.check_job_id(job_id, tuple(self.registry))
         return self.registry[job_id]
 
-    def context(self, now: dt.datetime) -> JobContext:
+    def context(self, now: dt.datetime, trigger: JobTrigger = JobTrigger.SCHEDULE) -> JobContext:
         return JobContext(db=self.db, settings=self.settings, now=now, actor=ACTOR, clock=self.clock,
-                          stopping=self.stopping)
+                          stopping=self.stopping, trigger=trigger)
 
     def run_fire(self, job_id: str, fire_time: dt.datetime, *, trigger: JobTrigger = JobTrigger.SCHEDULE) -> JobOutcome:
         """Run one fire of ``job_id`` (steps 1-3 of the module's description)."""
@@ -154,7 +154,7 @@ class JobRunner:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            message = spec.func(self.context(now)) or "done"
+            message = spec.func(self.context(now, trigger)) or "done"
             status = JobStatus.SUCCEEDED
         except Exception as exc:  # noqa: BLE001 - recorded as the run's outcome; the scheduler goes on
             error, status, message = exc, JobStatus.FAILED, error_message(exc)

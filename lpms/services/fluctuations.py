@@ -285,12 +285,18 @@ def detection_dict(d: Detection) -> dict[str, Any]:
             "triggers_replan": d.triggers_replan, "findings": [fluctuation_dict(f) for f in d.findings]}
 
 
+def _q(value: float) -> str:
+    """A quantity for people: whole units as they are, others to one decimal (43.8, not 43.7962)."""
+    v = float(value)
+    return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
+
+
 def describe(f: Finding | FluctuationEvent) -> str:
     """One line for people, e.g. ``behind plan: I:MON-24 60 units behind (24% of 250 planned)``."""
     d, a, k = f.detail, f.amount, f.kind
     if k is FluctuationKind.BEHIND_PLAN:
-        return (f"behind plan: {f.subject} {a:g} units behind ({d.get('gap_fraction', 0):.0%} of "
-                f"{d.get('planned', 0):g} planned)")
+        return (f"behind plan: {f.subject} {_q(a)} units behind ({d.get('gap_fraction', 0):.0%} of "
+                f"{_q(d.get('planned', 0))} planned)")
     if k is FluctuationKind.KIT_RATE:
         return (f"kit rate {a:.0%} in {f.subject}, below {d.get('threshold', 0):.0%} ({d.get('kitted')} of "
                 f"{d.get('due')} kitting orders complete)")

@@ -134,6 +134,10 @@ def test_rolling_replan_replans_and_releases(db: Database, tmp_path: Path) -> No
     assert outcome.status == "succeeded", outcome.message
     assert re.match(r"re-plan run \d+: approved, [\d.e+-]+ unit\(s\) moved, approved, \d+ work order\(s\) released",
                     outcome.message), outcome.message
+    # the re-plan says who asked for it: run by hand here (the web's "run now" is a request)
+    from lpms.db.models_replan import Replan
+    with db.sessions() as s:
+        assert s.scalars(select(Replan.reason)).all() == ["re-plan run by hand (lpms jobs run-once)"]
 
 
 def test_check_fluctuations_replans_when_a_finding_triggers_it(db: Database, tmp_path: Path) -> None:
