@@ -206,7 +206,15 @@ def replan_case(admin_url: str, items: int, periods: int, balance: float, keep: 
             plan_s = time.perf_counter() - t0
             released = release_work_orders(db.uow(), fence_periods=FENCE, actor=ACTOR, now=NOW)
             wos = list(released.work_orders)
-            receive_components(db, wos)
+            # only the kits the reports below draw (half of each of the first 20 orders), so that
+            # the re-plan reacts to the scrap and the downtime, not to a flood of stock
+            from lpms.services.stock import receive_stock
+            need: dict[str, float] = {}
+            for wo in wos[:20]:
+                for c in wo.components:
+                    need[c.item] = need.get(c.item, 0.0) + 0.5 * wo.quantity * c.qty_per
+            for item, qty in sorted(need.items()):
+                receive_stock(db.uow(), item, qty, actor=ACTOR, now=NOW, reference="bench")
             later = NOW + dt.timedelta(days=3)
             for i, wo in enumerate(wos[:20]):  # the first operation scraps a fifth of the order
                 report_completion(db.uow(), wo.number, wo.operations[0].seq, wo.quantity * 0.3, wo.quantity * 0.2,
