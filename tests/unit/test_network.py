@@ -378,7 +378,17 @@ def test_ties_in_a_network_go_to_the_latest_production() -> None:
     assert plan.costs["total"] == 1080 == plan.solver["lower_bound"]
 
 
-def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_stage() -> None:
+def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_stage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the exact face method can prove even a 1e-15 gap on this small model: take it away, so
+    # the balance stage runs cutting planes, which cannot, until the time limit stops them
+    from lpms.planning import conic
+
+    def numerical_error(*args: Any, **kw: Any) -> conic.FaceResult:
+        return conic.FaceResult(None, None, "NumericalError", 0, 0.0, 0)
+
+    monkeypatch.setattr(optimize, "solve_face", numerical_error)
+    monkeypatch.setattr(optimize, "solve_reduced_face", numerical_error)
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs())
     options = SolverOptions(time_limit_s=0.3, gap_rel=1e-15, qp_max_columns=0)
@@ -386,4 +396,4 @@ def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_sta
     assert_plan_honest(plan, inp, gap_target=1e-15)
     assert plan.solver["status"] == "time limit" and plan.solver["bound_of"] == "objectives.balance"
     assert plan.solver["stages"][0]["status"] == "time limit"
-    assert plan.solver["seconds"] < 0.3 + 0.3
+    assert plan.solver["seconds"] < 0.3 + 1.5  # the limit holds (margin for a loaded machine)
