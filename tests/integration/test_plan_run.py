@@ -113,7 +113,7 @@ def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfW
     assert plan_ is not None
     assert_plan_honest(plan_, read_snapshot(uow, costs).plan_input, gap_target=1e-15)
     assert plan_.solver["status"] == "time limit" and message.startswith("time limit: costs.total ")
-    assert "certified lower bound" in message and plan_.solver["seconds"] < 1 + 0.5
+    assert "certified lower bound" in message and plan_.solver["seconds"] < 1 + 1.5
     with uow:
         run = uow.session.get(m.PlanRun, run_id)
         assert run is not None and run.status is PlanRunStatus.SUCCEEDED and run.message == message
