@@ -368,6 +368,8 @@ class BasisFace:
                     continue
                 dv = z[cols]
                 norm = float(np.linalg.norm(dv))
+                if norm <= 1e-12:  # the series sits at its mean: no gradient or curvature to use there
+                    continue
                 u = dv / norm
                 du = d.T @ u
                 grad += wg * du
