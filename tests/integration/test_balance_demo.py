@@ -46,7 +46,7 @@ def test_every_priority_order_on_the_demo_plant_is_certified_in_seconds(uow: Uni
         balance = next(s for s in plan.solver["stages"] if s["objective"] == "balance")
         # the later stages keep the balance stage's optimum (stage tolerance 1e-7 relative)
         assert plan.objectives["balance"] <= balance["optimum"] * (1 + 1e-7) + 1e-6
-    assert slowest < 15, f"the slowest order took {slowest:.1f} s"
+    assert slowest < 60, f"the slowest order took {slowest:.1f} s"  # sanity bound; speed: bench balance
 
 
 @pytest.mark.parametrize("other", ["inventory", "late"])
@@ -54,7 +54,7 @@ def test_the_pareto_front_of_balance_on_the_demo_plant(uow: UnitOfWork, other: s
     inp = demo_plant(uow)
     started = time.perf_counter()
     front = plan_pareto(inp, "balance", other, SolverOptions(time_limit_s=60))
-    assert time.perf_counter() - started < 30
+    assert time.perf_counter() - started < 120  # a sanity bound; the speed is measured by bench balance
     assert len(front) >= 3
     for plan in front:
         assert_plan_honest(plan, inp)
