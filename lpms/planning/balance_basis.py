@@ -34,6 +34,8 @@ from lpms.planning.conic import Rows, _multipliers
 from lpms.planning.solver import Runner
 
 Groups = list[tuple[np.ndarray, float]]
+# a basis face whose conic matrix has more nonzeros than this is factored by faer, else QDLDL
+BASIS_DENSE_NNZ = 40_000
 
 
 @dataclass
@@ -140,7 +142,7 @@ class BasisFace:
             return np.minimum(np.where(np.isfinite(lo), zb - lo, np.inf), np.where(np.isfinite(hi), hi - zb, np.inf))
 
     def solve(self, cost: np.ndarray, groups: Groups, s: np.ndarray, rowmask: np.ndarray,
-              time_limit: float, tol_feas: float = 1e-10) -> BasisSolution:
+              time_limit: float, tol_feas: float = 1e-10, threads: int = 1) -> BasisSolution:
         """Minimise cost.x + sum_g w_g ||x[G_g]|| over the face: the superbasics ``s`` free
         within their bounds, the other nonbasic variables at z_ref, the basic ones following;
         the bounds of the basic variables at the positions in ``rowmask`` are rows (Clarabel)."""
@@ -190,8 +192,12 @@ class BasisFace:
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         settings.tol_feas = tol_feas
-        settings.direct_solve_method = "faer" if a_all.nnz > conic.DENSE_FACE_NNZ else "qdldl"
+        # faer's supernodal factor wins once the face's rows of W are dense enough (1,000 items:
+        # 0.3 s against 1.0 s for QDLDL at 80k nonzeros; 0.15 s against 0.08 s at 25k)
+        dense = a_all.nnz > min(conic.DENSE_FACE_NNZ, BASIS_DENSE_NNZ)
+        settings.direct_solve_method = "faer" if dense else "qdldl"
         settings.time_limit = max(0.0, float(time_limit))
+        settings.max_threads = int(threads)
         sol = clarabel.DefaultSolver(sp.csc_matrix((k + ng, k + ng)), q, a_all, b_all, cones, settings).solve()
         status = str(sol.status).split(".")[-1]
         z = z0.copy()
@@ -215,12 +221,20 @@ class BasisFace:
         pi = self.runner.basis_transpose_solve(g[self.bidx] + sol.lam)
         return np.asarray(g - np.concatenate([self.rows.csr.T @ pi, pi]))
 
-    def blocked(self, j: int, up: bool, at_lo_b: np.ndarray, at_hi_b: np.ndarray) -> bool:
-        """Whether a basic variable at its bound stops variable j from moving up (or down) at once."""
-        nz, vals = self.column(j)
-        dz = -vals if up else vals  # change of z_B per unit move of z_j
-        eps = 1e-9 * float(np.max(np.abs(vals), initial=1.0))
-        return bool(np.any((at_lo_b[nz] & (dz < -eps)) | (at_hi_b[nz] & (dz > eps))))
+    def blocked(self, js: np.ndarray, up: np.ndarray, at_lo_b: np.ndarray, at_hi_b: np.ndarray) -> np.ndarray:
+        """For each variable js[i]: whether a basic variable at its bound stops it from moving up
+        (up[i]) or down at once."""
+        if len(js) == 0:
+            return np.zeros(0, dtype=bool)
+        w = self.matrix(js)
+        sign = np.repeat(np.where(up, -1.0, 1.0), np.diff(w.indptr))
+        dz = sign * w.data  # change of z_B per unit move
+        big = np.maximum.reduceat(np.abs(w.data), w.indptr[:-1]) if w.nnz else np.zeros(len(js))
+        big = np.where(np.diff(w.indptr) > 0, big, 1.0)
+        eps = 1e-9 * np.maximum(1.0, np.repeat(big, np.diff(w.indptr)))
+        hit = (at_lo_b[w.indices] & (dz < -eps)) | (at_hi_b[w.indices] & (dz > eps))
+        counts = np.add.reduceat(hit.astype(np.int64), w.indptr[:-1]) if w.nnz else np.zeros(len(js), dtype=np.int64)
+        return np.asarray(np.where(np.diff(w.indptr) > 0, counts > 0, False))
 
     def to_bounds(self, s: np.ndarray, z: np.ndarray, near: float = 0.0, passes: int = 4) -> np.ndarray:
         """Move the superbasics (least change) until every basic variable is within its bounds:
@@ -299,11 +313,13 @@ class BasisFace:
 
     def newton(self, cost: np.ndarray, groups: Groups, s: np.ndarray, z: np.ndarray, steps: int = 3) -> np.ndarray:
         """Newton steps on the face's exact objective in the free superbasics, with the basic
-        variables at a bound held there (the active set of z): the reduced Hessian is small and
-        dense (sum_g w_g D_g^T (I - u_g u_g^T) D_g / ||d_g||, D_g the deviation columns' rows of
-        the face), the steps are cut where another bound is reached, and a step is kept only if
-        the objective falls. From an interior-point answer this converges in one or two steps
-        to the face's optimum to machine precision (MINOS's superbasic Newton step)."""
+        variables at a bound held there (the active set of z): the reduced Hessian
+        sum_g w_g D_g^T (I - u_g u_g^T) D_g / ||d_g|| (D_g the deviation columns' rows of the
+        face) is applied, never factored, by projected conjugate gradients in the null space of
+        the held rows; directions without curvature are not moved. The steps are cut where
+        another bound is reached and kept only if the objective falls. From an interior-point
+        answer this converges in one or two steps to the face's optimum to machine precision
+        (MINOS's superbasic Newton step)."""
         import scipy.linalg
 
         n, m = self.n, self.m
@@ -346,15 +362,17 @@ class BasisFace:
         flat = [float(np.linalg.norm(z[cols])) <= 1e-9 * max(1.0, float(np.max(np.abs(z[cols]), initial=0.0)))
                 for cols, _ in groups]
         amat = np.vstack([w[active].toarray(), *(d for d, is_flat in zip(dmat, flat) if is_flat)])
-        kf, na = len(sf), amat.shape[0]
-        null = None
-        if na:
-            q, r, _ = scipy.linalg.qr(amat.T, pivoting=True)
-            diag = np.abs(np.diag(r))
-            rank = int(np.sum(diag > 1e-10 * max(1.0, float(np.max(diag, initial=0.0)))))
-            if rank >= kf:
-                return z  # the held rows leave no free direction
-            null = q[:, rank:]
+        kf = len(sf)
+        if amat.shape[0]:
+            gram = amat @ amat.T
+            ridge = 1e-12 * max(1.0, float(np.max(np.diag(gram), initial=0.0)))
+            factor = scipy.linalg.cho_factor(gram + ridge * np.eye(len(gram)), check_finite=False)
+
+            def project(v: np.ndarray) -> np.ndarray:
+                return np.asarray(v - amat.T @ scipy.linalg.cho_solve(factor, amat @ v, check_finite=False))
+        else:
+            def project(v: np.ndarray) -> np.ndarray:
+                return v
 
         def value(zz: np.ndarray) -> float:
             return float(cz @ zz) + sum(wg * float(np.linalg.norm(zz[cols])) for cols, wg in groups)
@@ -362,7 +380,7 @@ class BasisFace:
         current = value(z)
         for _ in range(steps):
             grad = lin.copy()
-            hess = np.zeros((kf, kf))
+            terms: list[tuple[float, np.ndarray, np.ndarray]] = []
             for (cols, wg), d, is_flat in zip(groups, dmat, flat):
                 if is_flat:
                     continue
@@ -370,33 +388,30 @@ class BasisFace:
                 norm = float(np.linalg.norm(dv))
                 if norm <= 1e-12:  # the series sits at its mean: no gradient or curvature to use there
                     continue
-                u = dv / norm
-                du = d.T @ u
+                du = d.T @ (dv / norm)
                 grad += wg * du
-                hess += (wg / norm) * (d.T @ d - np.outer(du, du))
-            # null space of the held rows (dependent rows dropped by the QR), then the reduced
-            # Hessian's pseudo-inverse: directions without curvature are not moved
-            basis_z = null if null is not None else np.eye(kf)
-            red = basis_z.T @ hess @ basis_z
-            evals, evecs = np.linalg.eigh(red)
-            keep = evals > 1e-10 * max(1.0, float(np.max(evals, initial=0.0)))
-            if not keep.any():
-                return z
-            rg = evecs[:, keep].T @ (basis_z.T @ grad)
-            dy = -basis_z @ (evecs[:, keep] @ (rg / evals[keep]))
-            if not np.all(np.isfinite(dy)):
+                terms.append((wg / norm, d, du))
+
+            def hmul(v: np.ndarray, terms: list[tuple[float, np.ndarray, np.ndarray]] = terms) -> np.ndarray:
+                out = np.zeros(kf)
+                for c, d, du in terms:
+                    out += c * (d.T @ (d @ v) - du * float(du @ v))
+                return out
+
+            dy = _projected_cg(hmul, project, grad, max(50, min(kf, 1000)))
+            if not np.all(np.isfinite(dy)) or not np.any(dy):
                 return z
             # the step's largest share that keeps every bound (superbasics, basic variables)
             dzb = -(w @ dy)
             t = 1.0
             yf = z[sf]
             with np.errstate(divide="ignore", invalid="ignore"):
-                for val, step, low, high in ((yf, dy, lo[sf], hi[sf]), (zb, dzb, blo, bhi)):
+                for val, step, low, high, held in ((yf, dy, lo[sf], hi[sf], None), (zb, dzb, blo, bhi, active)):
                     up = (step > 0) & np.isfinite(high)
                     dn = (step < 0) & np.isfinite(low)
-                    if isinstance(step, np.ndarray) and step is dzb:
-                        up[active] = False
-                        dn[active] = False
+                    if held is not None:
+                        up[held] = False
+                        dn[held] = False
                     t = min(t, float(np.min((high[up] - val[up]) / step[up], initial=1.0)),
                             float(np.min((low[dn] - val[dn]) / step[dn], initial=1.0)))
             t = max(0.0, t)
@@ -411,6 +426,36 @@ class BasisFace:
             z, current = trial, tv
             zb = z[bidx]
         return z
+
+def _projected_cg(hmul: Any, project: Any, grad: np.ndarray, iterations: int) -> np.ndarray:
+    """min grad.p + p.H p / 2 over the null space of the held rows (``project``), by conjugate
+    gradients with the residual projected each iteration; stops on a relative residual of
+    1e-12 or a direction without curvature."""
+    x = np.zeros(len(grad))
+    r = project(-grad)
+    rr = float(r @ r)
+    if rr == 0.0:
+        return x
+    start = rr
+    p = r.copy()
+    scale = 0.0
+    for _ in range(iterations):
+        hp = hmul(p)
+        php = float(p @ hp)
+        pp = float(p @ p)
+        scale = max(scale, php / pp if pp else 0.0)
+        if php <= 1e-12 * scale * pp:
+            break
+        alpha = rr / php
+        x += alpha * p
+        r = project(r - alpha * hp)
+        new = float(r @ r)
+        if new <= 1e-24 * start:
+            break
+        p = r + (new / rr) * p
+        rr = new
+    return x
+
 
 def _least_norm(jac: sp.csr_matrix, r: np.ndarray) -> np.ndarray:
     """The least-norm solution of jac @ step = r (a sparse system with few rows): step =

@@ -285,6 +285,7 @@ def solve_reduced_face(runner: Runner, rows: Rows, cost: np.ndarray, groups: lis
     # 4-6x slower (bench/RESULTS.md, "Exact balance at scale")
     settings.direct_solve_method = "faer" if a_all.nnz > DENSE_FACE_NNZ else "qdldl"
     settings.time_limit = max(0.0, float(time_limit))
+    settings.max_threads = 1
     sol = clarabel.DefaultSolver(sp.csc_matrix((k + ng, k + ng)), q, a_all, b_all, cones, settings).solve()
     status = str(sol.status).split(".")[-1]
     x = None

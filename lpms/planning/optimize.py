@@ -65,6 +65,9 @@ PLAN_TOLERANCE = 1e-7
 REDUCED_FACE_MAX = 1000
 # the tie-break (a secondary goal) may take this share of the time the plan took, at least 1 s
 TIE_BREAK_SHARE = 0.1
+# with a balance term the tie-break LP is not started when its budget is below this many times
+# the balance-free LP's seconds (measured: 3-6 times as long)
+TIE_BREAK_HELD_FACTOR = 3.0
 # the balance term is first solved on faces of the balance-free LP's basis (``_basis_loop``,
 # ``balance_basis``); the face SOCP (``_face_loop``) takes over when that stops short
 BASIS_FACES = True
@@ -73,6 +76,7 @@ BASIS_PRICE_MAX = 400
 # the first tangent LPs take these shares of the norms' multipliers: a tangent at the
 # balance-free plan is far from the optimum's, and its full LP is slow (many pivots)
 BASIS_ALPHAS = (0.3, 0.5)
+BASIS_CHAIN = True
 # a face answer that puts basic variables left out of the face's rows outside their bounds is
 # cut back to the feasible part of its step when that keeps this share of it, else re-solved
 BASIS_PARTIAL_STEP = 0.3
@@ -340,6 +344,7 @@ def _minimise(work: _Work, weights: dict[str, float]) -> Outcome:
     jb = weights.get("balance", 0.0) if om.norms else 0.0
     work.lp.set_cost(work.linear_cost(weights))
     res = work.solve_lp()
+    work.notes["first_lp_seconds"] = round(res.seconds, 4)
     # without the balance term (>= 0) the LP under-estimates the objective: a valid lower bound
     x, lower = res.x, res.objective
     search = _Search(x, _weighted_value(om, weights, x), lower)
@@ -427,7 +432,10 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 cost[cols] += alpha * mu[g]
                 if np.any(mu[g]):
                     work.remember_cut(g, alpha * mu[g] / w)  # for the cutting planes, should they be needed
-            lp.highs.setBasis(basis0)
+            if k <= len(BASIS_ALPHAS) or not BASIS_CHAIN:
+                # the first tangent LPs start from B0; later ones from the last tangent LP's
+                # optimum (the multipliers barely move then)
+                lp.highs.setBasis(basis0)
             lp.set_cost(cost)
             try:
                 res = work.solve_lp()
@@ -477,6 +485,13 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 else:
                     work.notes["polish_rejected"] = work.notes.get("polish_rejected", 0) + 1
                 mu = sol.mu
+                if stalled:
+                    # no progress last round: the face may be degenerate and its cone duals one
+                    # of many multipliers; this tangent LP takes the norms' gradients at the
+                    # face's plan where a load profile is not flat (the cone duals elsewhere)
+                    mu = [np.asarray(w * z[cols] / np.linalg.norm(z[cols]))
+                          if np.linalg.norm(z[cols]) > 1e-9 * max(1.0, float(np.max(np.abs(z[cols]), initial=0.0)))
+                          else mg for (cols, w), mg in zip(groups, sol.mu)]
             _trace(work, search)
             log.debug("basis face round %d: bound %.10g, plan %.10g, gap %.2e, %d superbasics, %s",
                       k + 1, search.lower, search.best, search.gap(), len(s), sol.status if sol else "no face")
@@ -484,10 +499,13 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 return None
             if sol is None:
                 sol = BasisSolution(face.z_ref, mu, np.zeros(face.m), "Solved", 0, 0.0)
-            _price(face, c_lin, groups, sol, in_s, tol)
             tiny = 1e-12 * max(1.0, abs(search.best))
             progress = search.best < before[0] - tiny or search.lower > before[1] + tiny
             stalled = 0 if progress else stalled + 1
+            # a round without progress: the face's multipliers are one of many (a degenerate face)
+            # and the bound needs the global ones, so improving columns enter S even when a basic
+            # variable at its bound blocks them (their bound multipliers then join the face's dual)
+            _price(face, c_lin, groups, sol, in_s, tol, endgame=stalled > 0)
             if stalled >= 3:
                 return "no progress"
         return "round limit"
@@ -497,10 +515,16 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
             # the plan returned is a face's interior-point answer: Newton steps on its active set
             # give the face's optimum to machine precision (an interior point stops ~1e-6 short
             # in the plan's units, visibly so in a plan of whole units)
-            polished = face.newton(c_lin, groups, best_face[0], best_face[1])[:n]
-            if rows.violation(polished) <= max(rows.violation(best_face[1][:n]), 1e-12) and \
-                    search.offer(polished, _weighted_value(om, weights, polished)):
-                work.notes["newton_polished"] = True
+            # in the plan's units, visibly so in a plan of whole units); the active set is taken
+            # as the bounds the answer is within 1e-5 (relative) of, then as it stands
+            s_best, z_best = best_face
+            for near in (1e-5, 0.0):
+                start = face.to_bounds(s_best, z_best, near=near) if near else z_best
+                polished = face.to_bounds(s_best, face.newton(c_lin, groups, s_best, start))[:n]
+                if rows.violation(polished) <= max(rows.violation(z_best[:n]), 1e-10) and \
+                        search.offer(polished, _weighted_value(om, weights, polished)):
+                    work.notes["newton_polished"] = True
+                    break
         work.notes["basis_solves"] = face.basis_solves
 
 
@@ -531,6 +555,9 @@ def _basis_face_solve(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.n
         rowmask |= bad
         before, after = face.slack(z_cur)[bad], face.slack(sol.z)[bad]
         t = float(np.min(before / np.maximum(before - after, 1e-300)))
+        log.debug("basis face: %d basic bounds outside the face's rows crossed (slack before %.2g..%.2g), "
+                  "feasible share of the step %.3f; rows now %d", int(bad.sum()), float(np.min(before)),
+                  float(np.max(before)), t, int(rowmask.sum()))
         if t >= BASIS_PARTIAL_STEP:
             sol.z = z_cur + (1.0 - 1e-6) * t * (sol.z - z_cur)
             break
@@ -541,8 +568,9 @@ def _basis_face_solve(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.n
 
 
 def _price(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.ndarray, float]], sol: BasisSolution,
-           in_s: np.ndarray, tol: float) -> None:
-    """Grow and shrink the superbasic set ``in_s`` (in place) by the face's reduced gradients."""
+           in_s: np.ndarray, tol: float, endgame: bool = False) -> None:
+    """Grow and shrink the superbasic set ``in_s`` (in place) by the face's reduced gradients;
+    in the ``endgame`` blocked columns enter as well and none leave."""
     r = face.reduced_gradient(cost, groups, sol)
     at_lo, at_hi = face.at_bounds(face.z_ref, 1e-9)
     movable = ~face.isb & (face.lo < face.hi) & ~in_s
@@ -550,13 +578,17 @@ def _price(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.ndarray, flo
     improving = improving[np.argsort(-np.abs(r[improving]))]
     b_lo, b_hi = face.at_bounds(sol.z, 1e-7)
     b_lo, b_hi = b_lo[face.bidx], b_hi[face.bidx]
+    if endgame:
+        in_s[improving[:BASIS_PRICE_MAX]] = True
+        return
     added = 0
-    for j in improving[: 4 * BASIS_PRICE_MAX]:
+    for start in range(0, min(len(improving), 4 * BASIS_PRICE_MAX), BASIS_PRICE_MAX // 2):
+        tried = improving[start:start + BASIS_PRICE_MAX // 2]
+        free_to_move = tried[~face.blocked(tried, at_lo[tried], b_lo, b_hi)][:BASIS_PRICE_MAX - added]
+        in_s[free_to_move] = True
+        added += len(free_to_move)
         if added >= BASIS_PRICE_MAX:
             break
-        if not face.blocked(int(j), bool(at_lo[j]), b_lo, b_hi):
-            in_s[j] = True
-            added += 1
     # superbasics the face holds at B0's bound, with a reduced gradient that keeps them there
     z, zr = sol.z, face.z_ref
     near = np.abs(z - zr) <= 1e-7 * np.maximum(1.0, np.abs(zr))
@@ -938,6 +970,13 @@ def _tie_break(work: _Work, out: Outcome, balance_bound: float | None = None) ->
     # a secondary goal gets a tenth of the time the plan took (at least a second)
     now = time.perf_counter()
     until = now + max(1.0, TIE_BREAK_SHARE * (now - work.started))
+    first = float(work.notes.get("first_lp_seconds", 0.0))
+    if jb > 0 and TIE_BREAK_HELD_FACTOR * first > until - now:
+        # holding every deviation vector makes the tie-break LP take several times as long as
+        # the balance-free LP (4.5 s against 0.8 s at 1,000 items): it would run out of its
+        # budget, so it is not started
+        out.stats["tie_break"] = f"skipped (its time budget, {until - now:.2g} s, is too short for this model)"
+        return out
     try:
         if jb > 0:
             for g in om.norms:

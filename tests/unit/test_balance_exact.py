@@ -282,13 +282,16 @@ def test_the_tie_break_after_the_balance_term_keeps_the_objective() -> None:
 
 
 def test_a_time_limit_too_short_says_so_with_a_true_bound() -> None:
-    inp = plant(100, periods=52)
+    inp = plant(500, periods=52)
     exact = plan_weighted(inp)
     assert_plan_honest(exact, inp)
     assert exact.solver["status"] == "optimal"
+    # enough for the balance-free LP (a first plan), far too little for the balance term
+    limit = 2 * exact.solver["first_lp_seconds"] + 0.1
+    assert exact.solver["seconds"] > 2 * limit, "the plant is too small to cut its run short"
     started = time.perf_counter()
-    cut = plan_weighted(inp, SolverOptions(time_limit_s=0.25))
-    assert time.perf_counter() - started < 0.25 + 1.0
+    cut = plan_weighted(inp, SolverOptions(time_limit_s=limit))
+    assert time.perf_counter() - started < limit + 1.0
     assert_plan_honest(cut, inp)
     assert cut.solver["status"] == "time limit" and cut.solver["gap_rel"] > 1e-6
     assert cut.solver["lower_bound"] <= exact.costs["total"] <= cut.costs["total"] + 1e-6 * exact.costs["total"]
