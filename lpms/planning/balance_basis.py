@@ -311,7 +311,7 @@ class BasisFace:
             z = self.basics(z)
         return z
 
-    def newton(self, cost: np.ndarray, groups: Groups, s: np.ndarray, z: np.ndarray, steps: int = 3) -> np.ndarray:
+    def newton(self, cost: np.ndarray, groups: Groups, s: np.ndarray, z: np.ndarray, steps: int = 2) -> np.ndarray:
         """Newton steps on the face's exact objective in the free superbasics, with the basic
         variables at a bound held there (the active set of z): the reduced Hessian
         sum_g w_g D_g^T (I - u_g u_g^T) D_g / ||d_g|| (D_g the deviation columns' rows of the
@@ -398,7 +398,7 @@ class BasisFace:
                     out += c * (d.T @ (d @ v) - du * float(du @ v))
                 return out
 
-            dy = _projected_cg(hmul, project, grad, max(50, min(kf, 1000)))
+            dy = _projected_cg(hmul, project, grad, max(50, min(kf, 200)))
             if not np.all(np.isfinite(dy)) or not np.any(dy):
                 return z
             # the step's largest share that keeps every bound (superbasics, basic variables)

@@ -77,9 +77,15 @@ BASIS_PRICE_MAX = 400
 # balance-free plan is far from the optimum's, and its full LP is slow (many pivots)
 BASIS_ALPHAS = (0.3, 0.5)
 BASIS_CHAIN = True
+# the returned face plan is polished by Newton steps when its face has at most this many
+# superbasics (the reduced Hessian products grow with their square: 1 s at 900, 25 s at 2,000)
+BASIS_NEWTON_MAX = 1200
 # a face answer that puts basic variables left out of the face's rows outside their bounds is
 # cut back to the feasible part of its step when that keeps this share of it, else re-solved
 BASIS_PARTIAL_STEP = 0.3
+# the face's rows are the bounds of the basic variables within this share of their bound at B0's
+# vertex (and those a face answer crossed)
+BASIS_SCREEN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -413,7 +419,7 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
         norm = float(np.linalg.norm(d))
         mu.append(w * d / norm if norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))) else np.zeros(len(d)))
     slack = face.slack(face.z_ref)
-    rowmask = slack <= 1e-3 * np.maximum(1.0, np.abs(face.z_ref[face.bidx]))
+    rowmask = slack <= BASIS_SCREEN * np.maximum(1.0, np.abs(face.z_ref[face.bidx]))
     tol = 1e-7 * max(1.0, float(np.max(np.abs(c_lin), initial=0.0)), max((w for _, w in groups), default=0.0))
     z_cur = face.z_ref  # the face's current plan (feasible)
     best_face: tuple[np.ndarray, np.ndarray] | None = None  # superbasics and point of the best face plan
@@ -432,9 +438,8 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 cost[cols] += alpha * mu[g]
                 if np.any(mu[g]):
                     work.remember_cut(g, alpha * mu[g] / w)  # for the cutting planes, should they be needed
-            if k <= len(BASIS_ALPHAS) or not BASIS_CHAIN:
-                # the first tangent LPs start from B0; later ones from the last tangent LP's
-                # optimum (the multipliers barely move then)
+            if k == 0 or not BASIS_CHAIN:
+                # the first tangent LP starts from B0, later ones from the last one's optimum
                 lp.highs.setBasis(basis0)
             lp.set_cost(cost)
             try:
@@ -511,7 +516,8 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
         return "round limit"
     finally:
         lp.set_option("simplex_strategy", 1)
-        if best_face is not None and np.array_equal(search.x[:n], best_face[1][:n]) and work.remaining() > 0:
+        if best_face is not None and np.array_equal(search.x[:n], best_face[1][:n]) and work.remaining() > 0 \
+                and len(best_face[0]) <= BASIS_NEWTON_MAX:
             # the plan returned is a face's interior-point answer: Newton steps on its active set
             # give the face's optimum to machine precision (an interior point stops ~1e-6 short
             # in the plan's units, visibly so in a plan of whole units)
@@ -582,7 +588,7 @@ def _price(face: BasisFace, cost: np.ndarray, groups: list[tuple[np.ndarray, flo
         in_s[improving[:BASIS_PRICE_MAX]] = True
         return
     added = 0
-    for start in range(0, min(len(improving), 4 * BASIS_PRICE_MAX), BASIS_PRICE_MAX // 2):
+    for start in range(0, min(len(improving), 2 * BASIS_PRICE_MAX), BASIS_PRICE_MAX // 2):
         tried = improving[start:start + BASIS_PRICE_MAX // 2]
         free_to_move = tried[~face.blocked(tried, at_lo[tried], b_lo, b_hi)][:BASIS_PRICE_MAX - added]
         in_s[free_to_move] = True
