@@ -12,9 +12,11 @@ One row per case, each measured in a forked child (its peak RSS is the case's al
   every work center) of the given sizes, weighted mode.
 
 Columns: rows and columns of the plan model, end-to-end seconds (input to extracted plan),
-the certified gap (``solver.gap_rel``), balance rounds (tangent LP + face; ``r`` of them on
-reduced faces), peak RSS, and the seconds at which the certified gap first reached 1e-4 and
-1e-6. For the plants in ``--reference``, the same model (the plan LP's rows and bounds, the
+the certified gap (``solver.gap_rel``), balance rounds (tangent LP + face; in brackets the
+faces of the balance-free LP's basis, ``solver.basis_faces``, and the superbasics of the last),
+peak RSS, and the seconds at which the certified gap first reached 1e-4 and 1e-6. The header
+gives the machine's load average before the run (other work on a shared machine slows every
+case; the figures are wall-clock seconds). For the plants in ``--reference``, the same model (the plan LP's rows and bounds, the
 standard deviations as norms) is handed whole to cvxpy and solved by Clarabel: the relative
 difference of the two objectives and the time ratio (reference / LPMS).
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import os
 import platform
 import resource
 import tempfile
@@ -84,8 +87,14 @@ def _case_single(options: SolverOptions) -> dict[str, Any]:
     s = plan.solver
     return {"case": "single item, 365 periods, J=1000", "items": 1, "rows": "-", "columns": "-",
             "seconds": time.perf_counter() - t0, "gap": s["gap_rel"], "status": s["status"],
-            "rounds": s.get("balance_rounds", 0), "reduced": s.get("reduced_faces", 0), "rss": _rss(),
+            "rounds": s.get("balance_rounds", 0), "reduced": _faces(s), "rss": _rss(),
             "trace": s.get("balance_trace", [])}
+
+
+def _faces(s: dict[str, Any]) -> str:
+    """Basis faces and the last one's superbasics, e.g. ``5, S=894``."""
+    faces = s.get("basis_faces", 0)
+    return f"{faces}, S={s['superbasics']}" if faces else "0"
 
 
 def _case_demo(options: SolverOptions) -> dict[str, Any]:
@@ -112,7 +121,7 @@ def _case_plant(items: int, options: SolverOptions) -> dict[str, Any]:
     s = plan.solver
     return {"case": f"plant, {items} items", "items": items, "rows": s["rows"], "columns": s["columns"],
             "seconds": time.perf_counter() - t0, "gap": s["gap_rel"], "status": s["status"],
-            "rounds": s.get("balance_rounds", 0), "reduced": s.get("reduced_faces", 0), "rss": _rss(),
+            "rounds": s.get("balance_rounds", 0), "reduced": _faces(s), "rss": _rss(),
             "trace": s.get("balance_trace", []), "objective": s["objective"], "bound": s["lower_bound"]}
 
 
@@ -183,9 +192,11 @@ def main(argv: list[str]) -> int:
     ctx = mp.get_context("fork")
     options = SolverOptions(threads=1, time_limit_s=args.time_limit)
     refs = {int(v) for v in args.reference.split(",") if v}
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"# bench balance: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, Python "
-          f"{platform.python_version()}, time limit {args.time_limit:g} s, 1 solver thread, one run")
-    print("| case | items | rows | columns | seconds | status | certified gap | rounds (reduced) | peak RSS MiB "
+          f"{platform.python_version()}, time limit {args.time_limit:g} s, 1 solver thread, one run; "
+          f"load average before the run {load}")
+    print("| case | items | rows | columns | seconds | status | certified gap | rounds (basis faces) | peak RSS MiB "
           "| s to 1e-4 | s to 1e-6 | reference s | reference RSS MiB | objective rel. diff | time ratio |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     cases: list[tuple[Any, tuple[Any, ...], int | None]] = []
