@@ -38,6 +38,94 @@ Groups = list[tuple[np.ndarray, float]]
 BASIS_DENSE_NNZ = 40_000
 
 
+class TriangularBasis:
+    """B^-1 for many right-hand sides at once, for a basis that is block triangular up to a
+    permutation: the balance-free LP's basis is (at 1,000 items 52,458 of its 52,644 strongly
+    connected blocks are single columns, the largest has 165; 102 levels). The rows are matched
+    to columns (a structural diagonal), the blocks ordered by level (a block depends only on
+    lower levels), and ``solve`` sweeps the levels once for all right-hand sides with sparse
+    products: 0.04 ms a column against 5-10 ms for one HiGHS basis solve at 5,000 items."""
+
+    def __init__(self, b: sp.csr_matrix, max_block: int = 500) -> None:
+        from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
+
+        b = sp.csr_matrix(b)
+        m = b.shape[0]
+        match = np.asarray(maximum_bipartite_matching(b, perm_type="column"))
+        if np.any(match < 0):
+            raise ValueError("the basis is structurally singular")
+        bp = b[:, match].tocsr()  # bp[i, i] != 0
+        pattern = sp.csr_matrix((np.ones(bp.nnz), bp.indices, bp.indptr), shape=(m, m))
+        ncomp, labels = connected_components(pattern, directed=True, connection="strong")
+        if int(np.max(np.bincount(labels), initial=0)) > max_block:
+            raise ValueError("the basis has a large irreducible block")
+        r, c = pattern.nonzero()
+        off = labels[r] != labels[c]
+        cond = sp.csr_matrix((np.ones(int(off.sum())), (labels[r[off]], labels[c[off]])), shape=(ncomp, ncomp))
+        cond.sum_duplicates()
+        owner = np.repeat(np.arange(ncomp), np.diff(cond.indptr))
+        level = np.zeros(ncomp, dtype=np.int64)
+        for _ in range(ncomp + 1):  # longest path to a block without dependencies
+            deeper = np.zeros(ncomp, dtype=np.int64)
+            np.maximum.at(deeper, owner, level[cond.indices] + 1)
+            if np.array_equal(deeper, level):
+                break
+            level = deeper
+        row_level = level[labels]
+        order = np.lexsort((labels, row_level))
+        t = bp[order][:, order].tocsr()
+        bounds = np.searchsorted(row_level[order], np.arange(int(row_level.max(initial=0)) + 2))
+        ordered_labels = labels[order]
+        self.levels: list[tuple[int, int, sp.csr_matrix, sp.csr_matrix]] = []
+        for lo_, hi_ in zip(bounds[:-1], bounds[1:]):
+            s_, e_ = int(lo_), int(hi_)
+            diag = t[s_:e_, s_:e_]
+            if diag.nnz == e_ - s_ and not (sp.triu(diag, 1).nnz or sp.tril(diag, -1).nnz):
+                inverse = sp.diags(1.0 / diag.diagonal(), format="csr")
+            else:  # singletons and irreducible blocks: each block inverted (small, dense)
+                inverse = sp.lil_matrix((e_ - s_, e_ - s_))
+                lab = ordered_labels[s_:e_]
+                starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+                dense = diag.toarray()
+                for a_, b_ in zip(starts, np.r_[starts[1:], e_ - s_]):
+                    inverse[a_:b_, a_:b_] = np.linalg.inv(dense[a_:b_, a_:b_])
+                inverse = inverse.tocsr()
+            self.levels.append((s_, e_, inverse, t[s_:e_, :s_].tocsr()))
+        # solve order -> basis position: row order[q] of bp is basis position match[order[q]]
+        self.position = match[order]
+        self.order = order
+        self.m = m
+
+    def solve_vector(self, r: np.ndarray) -> np.ndarray:
+        """x = B^-1 r for one dense right-hand side (entries in basis-position order)."""
+        rp = np.asarray(r, dtype=float)[self.order]
+        x = np.zeros(self.m)
+        for s_, e_, inverse, lower in self.levels:
+            y = rp[s_:e_] - lower @ x[:s_] if s_ and lower.nnz else rp[s_:e_]
+            x[s_:e_] = inverse @ y
+        out = np.empty(self.m)
+        out[self.position] = x
+        return out
+
+    def solve(self, r: sp.spmatrix) -> sp.csr_matrix:
+        """X = B^-1 R (rows: basis positions) for a sparse R (rows: the basis matrix's rows)."""
+        rp = sp.csr_matrix(r)[self.order]
+        k = rp.shape[1]
+        x = sp.csr_matrix((0, k))
+        for s_, e_, inverse, lower in self.levels:
+            y = rp[s_:e_]
+            if s_ and lower.nnz:
+                y = y - lower @ x
+            xl = inverse @ y
+            x = sp.vstack([x, xl], format="csr") if s_ else sp.csr_matrix(xl)
+        out = sp.csr_matrix((self.m, k))
+        inv = np.empty(self.m, dtype=np.int64)
+        inv[self.position] = np.arange(self.m)
+        out = x[inv]
+        out.eliminate_zeros()
+        return sp.csr_matrix(out)
+
+
 @dataclass
 class BasisSolution:
     z: np.ndarray  # every variable: columns, then logicals (s = -A x); basics solved from the basis
@@ -66,6 +154,7 @@ class BasisFace:
     hi: np.ndarray = field(init=False)
     cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False)
     basis_solves: int = field(default=0, init=False)
+    triangular: TriangularBasis | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         n, m = self.rows.ncols, self.rows.nrows
@@ -75,6 +164,47 @@ class BasisFace:
         self.isb[self.bidx] = True
         self.lo = np.concatenate([self.rows.lb, -self.rows.hi])
         self.hi = np.concatenate([self.rows.ub, -self.rows.lo])
+        try:
+            tri = TriangularBasis(self.columns_of(self.bidx))
+        except (ValueError, np.linalg.LinAlgError):
+            tri = None
+        if tri is not None:
+            # checked against HiGHS's factorisation on one column; any doubt: HiGHS alone
+            nb = np.flatnonzero(~self.isb)
+            if len(nb):
+                j = int(nb[len(nb) // 2])
+                mine = tri.solve(self.columns_of(np.array([j]))).toarray().ravel()
+                ref = self.runner.basis_solve(self.columns_of(np.array([j])).toarray().ravel())
+                if not np.allclose(mine, ref, rtol=1e-9, atol=1e-9 * max(1.0, float(np.max(np.abs(ref), initial=0.0)))):
+                    tri = None
+        self.triangular = tri
+
+    def columns_of(self, js: np.ndarray) -> sp.csc_matrix:
+        """The columns of [A I] for the variables js."""
+        n, m = self.n, self.m
+        js = np.asarray(js, dtype=np.int64)
+        a = self.rows.a
+        struct = js[js < n]
+        logic = js[js >= n] - n
+        parts = sp.hstack([a[:, struct], sp.csc_matrix((np.ones(len(logic)), (logic, np.arange(len(logic)))),
+                                                       shape=(m, len(logic)))], format="csc")
+        back = np.empty(len(js), dtype=np.int64)
+        back[np.flatnonzero(js < n)] = np.arange(len(struct))
+        back[np.flatnonzero(js >= n)] = len(struct) + np.arange(len(logic))
+        return sp.csc_matrix(parts[:, back])
+
+    def fill(self, js: np.ndarray) -> None:
+        """Compute and keep W_j for the variables js not yet computed (one sweep for all)."""
+        missing = np.array([int(j) for j in js if int(j) not in self.cache], dtype=np.int64)
+        if len(missing) == 0 or self.triangular is None:
+            return
+        w = sp.csc_matrix(self.triangular.solve(self.columns_of(missing)))
+        for k, j in enumerate(missing):
+            lo_, hi_ = w.indptr[k], w.indptr[k + 1]
+            vals = w.data[lo_:hi_]
+            keep = np.abs(vals) > 1e-13
+            self.cache[int(j)] = (w.indices[lo_:hi_][keep].copy(), vals[keep].copy())
+        self.basis_solves += len(missing)
 
     @property
     def n(self) -> int:
@@ -118,6 +248,7 @@ class BasisFace:
 
     def matrix(self, s: np.ndarray) -> sp.csc_matrix:
         """W = B^-1 M_S (basis positions x superbasics)."""
+        self.fill(s)
         cols = [self.column(int(j)) for j in s]
         k = len(cols)
         if k == 0:
@@ -132,7 +263,11 @@ class BasisFace:
         n = self.n
         out = z.copy()
         zn = np.where(self.isb, 0.0, z)
-        out[self.bidx] = self.runner.basis_solve(-(self.rows.csr @ zn[:n] + zn[n:]))
+        rhs = -(self.rows.csr @ zn[:n] + zn[n:])
+        if self.triangular is not None:
+            out[self.bidx] = self.triangular.solve_vector(rhs)
+        else:
+            out[self.bidx] = self.runner.basis_solve(rhs)
         return out
 
     def slack(self, z: np.ndarray) -> np.ndarray:
@@ -320,8 +455,6 @@ class BasisFace:
         another bound is reached and kept only if the objective falls. From an interior-point
         answer this converges in one or two steps to the face's optimum to machine precision
         (MINOS's superbasic Newton step)."""
-        import scipy.linalg
-
         n, m = self.n, self.m
         lo, hi, bidx = self.lo, self.hi, self.bidx
         if len(s) == 0:
@@ -361,15 +494,20 @@ class BasisFace:
         # a flat load profile (d_g = 0) is a kink of the norm: it is held flat, as an active bound
         flat = [float(np.linalg.norm(z[cols])) <= 1e-9 * max(1.0, float(np.max(np.abs(z[cols]), initial=0.0)))
                 for cols, _ in groups]
-        amat = np.vstack([w[active].toarray(), *(d for d, is_flat in zip(dmat, flat) if is_flat)])
+        amat = sp.vstack([w[active], *(sp.csr_matrix(d) for d, is_flat in zip(dmat, flat) if is_flat)], format="csr")
         kf = len(sf)
         if amat.shape[0]:
-            gram = amat @ amat.T
-            ridge = 1e-12 * max(1.0, float(np.max(np.diag(gram), initial=0.0)))
-            factor = scipy.linalg.cho_factor(gram + ridge * np.eye(len(gram)), check_finite=False)
+            import scipy.sparse.linalg as spla
+
+            gram = (amat @ amat.T).tocsc()
+            ridge = 1e-12 * max(1.0, float(np.max(gram.diagonal(), initial=0.0)))
+            try:
+                factor = spla.splu(gram + sp.identity(gram.shape[0], format="csc") * ridge)
+            except RuntimeError:
+                return z
 
             def project(v: np.ndarray) -> np.ndarray:
-                return np.asarray(v - amat.T @ scipy.linalg.cho_solve(factor, amat @ v, check_finite=False))
+                return np.asarray(v - amat.T @ factor.solve(amat @ v))
         else:
             def project(v: np.ndarray) -> np.ndarray:
                 return v

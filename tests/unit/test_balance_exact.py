@@ -214,6 +214,32 @@ def test_basis_faces_and_the_face_socp_reach_the_same_certified_optimum(monkeypa
     assert faces.solver["lower_bound"] <= basis.costs["total"] + 1e-9 * basis.costs["total"]
 
 
+def test_the_triangular_basis_solves_like_highs() -> None:
+    """BasisFace computes W = B^-1 M_S by a level sweep of the block-triangular basis; its
+    columns and its dense solve must be HiGHS's basis solves."""
+    from lpms.planning.network_plan import build_network_model
+    from lpms.planning.solver import BASIC, Runner
+
+    inp = plant(60, periods=12)
+    om = build_network_model(inp, with_balance=True).om_costs
+    work = optimize._Work(om, SolverOptions())
+    work.lp.set_cost(work.linear_cost({"late": 1.0, "inventory": 1.0, "overtime": 1.0}))
+    x = work.solve_lp().x
+    anchor = Runner(om.model, work.options)
+    anchor.highs.setBasis(work.lp.highs.getBasis())
+    rows = work.constraint_rows()
+    face = balance_basis.BasisFace(anchor, rows, np.concatenate([x, -(rows.csr @ x)]))
+    assert face.triangular is not None
+    nonbasic = np.flatnonzero(np.concatenate([anchor.column_status(), anchor.row_status()]) != BASIC)
+    picked = nonbasic[:: max(1, len(nonbasic) // 40)]
+    w = face.matrix(picked).toarray()
+    for k, j in enumerate(picked):
+        reference = anchor.basis_solve(face.columns_of(np.array([j])).toarray().ravel())
+        assert w[:, k] == pytest.approx(reference, rel=1e-9, abs=1e-9)
+    rhs = np.random.default_rng(3).standard_normal(rows.nrows)
+    assert face.triangular.solve_vector(rhs) == pytest.approx(anchor.basis_solve(rhs), rel=1e-9, abs=1e-9)
+
+
 def test_a_basis_face_loop_that_stops_short_hands_over_to_the_face_socp(monkeypatch: pytest.MonkeyPatch) -> None:
     inp = plant(40)
     reference = plan_weighted(inp)
