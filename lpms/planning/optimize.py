@@ -84,8 +84,11 @@ BASIS_NEWTON_MAX = 1200
 # cut back to the feasible part of its step when that keeps this share of it, else re-solved
 BASIS_PARTIAL_STEP = 0.3
 # the face's rows are the bounds of the basic variables within this share of their bound at B0's
-# vertex (and those a face answer crossed)
+# vertex (and those a face answer crossed) ...
 BASIS_SCREEN = 1e-3
+# ... and the bounds each tangent LP's vertex reaches (a face step tends to reach them too: at
+# 5,000 items 8 face solves instead of 19, 26 s instead of 45 s)
+BASIS_VERTEX_ROWS = True
 
 
 @dataclass(frozen=True)
@@ -456,6 +459,10 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 _trace(work, search)
                 return None
             in_s |= face.moved(v)
+            if BASIS_VERTEX_ROWS:
+                # the bounds the tangent LP's vertex reaches are the ones a face step tends to reach
+                v_lo, v_hi = face.at_bounds(np.concatenate([v, -(rows.csr @ v)]), 1e-9)
+                rowmask |= (v_lo | v_hi)[face.bidx]
             s = np.flatnonzero(in_s)
             sol = None
             if len(s):
