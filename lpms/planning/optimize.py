@@ -435,7 +435,8 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 return "time limit"
             work.notes["balance_rounds"] += 1
             before = (search.best, search.lower)
-            alpha = BASIS_ALPHAS[k] if k < len(BASIS_ALPHAS) else 1.0
+            # (with no linear cost a share of mu only scales the LP: its vertex is the same)
+            alpha = BASIS_ALPHAS[k] if k < len(BASIS_ALPHAS) and np.any(c_lin) else 1.0
             cost = c_lin.copy()
             for g, (cols, w) in enumerate(groups):
                 cost[cols] += alpha * mu[g]
