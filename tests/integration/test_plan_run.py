@@ -14,6 +14,7 @@ from lpms.domain.values import Costs
 from lpms.planning.snapshot import PlanningSnapshot, build_plan_input
 from lpms.planning.solver import SolverOptions
 from lpms.services.plan_runs import PlanRequest, PlanRunResult, run_plan
+from tests.cutting_planes import cutting_planes_only
 from tests.helpers import load_demo
 from tests.plan_invariants import assert_plan_honest
 
@@ -103,7 +104,9 @@ def test_plan_run_and_network_show_commands(fresh_url: str, capsys: pytest.Captu
     assert svg.read_text().startswith("<svg")
 
 
-def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfWork) -> None:
+def test_a_plan_run_stopped_by_the_time_limit_stores_its_proven_gap(uow: UnitOfWork,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    cutting_planes_only(monkeypatch)
     load_demo(uow, "paper")
     # cutting planes only (as on a large model) and an unreachable gap target: the clock stops the run
     options = SolverOptions(time_limit_s=1, gap_rel=1e-15, qp_max_columns=0)

@@ -18,6 +18,7 @@ from lpms.planning.network_plan import NetworkInfeasible, NetworkPlan, NetworkPl
 from lpms.planning.single import SingleItemScenario
 from lpms.planning.single import plan_weighted as plan_single
 from lpms.planning.solver import SolverError, SolverOptions
+from tests.cutting_planes import cutting_planes_only
 from tests.plan_invariants import assert_plan_honest
 
 
@@ -341,7 +342,8 @@ def test_a_failing_qp_falls_back_to_cutting_planes(monkeypatch: pytest.MonkeyPat
     assert plan.costs["total"] == pytest.approx(reference.costs["total"], rel=1e-6)
 
 
-def test_a_time_limit_stops_the_run_with_its_proven_gap() -> None:
+def test_a_time_limit_stops_the_run_with_its_proven_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    cutting_planes_only(monkeypatch)
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT},
                            costs=Costs(late=100, inventory=1, balance=20))
@@ -380,15 +382,7 @@ def test_ties_in_a_network_go_to_the_latest_production() -> None:
 
 def test_a_priority_run_cut_off_by_the_time_limit_reports_its_first_unproven_stage(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # the exact face method can prove even a 1e-15 gap on this small model: take it away, so
-    # the balance stage runs cutting planes, which cannot, until the time limit stops them
-    from lpms.planning import conic
-
-    def numerical_error(*args: Any, **kw: Any) -> conic.FaceResult:
-        return conic.FaceResult(None, None, "NumericalError", 0, 0.0, 0)
-
-    monkeypatch.setattr(optimize, "solve_face", numerical_error)
-    monkeypatch.setattr(optimize, "solve_reduced_face", numerical_error)
+    cutting_planes_only(monkeypatch)  # the exact methods can prove even a 1e-15 gap here
     snap = snapshot([ItemSpec("P", K.PRODUCT)], [], [op("P", "W", 1)], ("W",))
     inp = NetworkPlanInput(snap, 12, {"P": tuple(map(float, PAPER_NET))}, {"W": REG}, {"W": OT}, costs=Costs())
     options = SolverOptions(time_limit_s=0.3, gap_rel=1e-15, qp_max_columns=0)
