@@ -481,15 +481,11 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                     work.notes["stopped_by"] = "solver"
                     return f"conic solver: {sol.status}"
                 # basic variables an interior point leaves a hair outside their bounds are moved
-                # back: later priority stages hold this plan's values on tight rows; and the
-                # bounds it approaches within 1e-6 are taken exactly when that costs nothing
+                # back: later priority stages hold this plan's values on tight rows (the plan
+                # returned is purified and polished at the end)
                 z = face.to_bounds(s, sol.z)
                 violation = rows.violation(z[:n])
                 value = _weighted_value(om, weights, z[:n])
-                pure = face.to_bounds(s, sol.z, near=1e-6)
-                pure_value = _weighted_value(om, weights, pure[:n])
-                if pure_value <= value + 1e-10 * max(1.0, abs(value)) and rows.violation(pure[:n]) <= violation:
-                    z, value, violation = pure, pure_value, rows.violation(pure[:n])
                 work.notes["plan_violation"] = float(f"{violation:.2g}")
                 if violation <= PLAN_TOLERANCE:
                     if search.offer(z[:n], value):
