@@ -371,7 +371,8 @@ class BasisFace:
         counts = np.add.reduceat(hit.astype(np.int64), w.indptr[:-1]) if w.nnz else np.zeros(len(js), dtype=np.int64)
         return np.asarray(np.where(np.diff(w.indptr) > 0, counts > 0, False))
 
-    def to_bounds(self, s: np.ndarray, z: np.ndarray, near: float = 0.0, passes: int = 4) -> np.ndarray:
+    def to_bounds(self, s: np.ndarray, z: np.ndarray, near: float = 0.0, passes: int = 4,
+                  fixed: np.ndarray | None = None) -> np.ndarray:
         """Move the superbasics (least change) until every basic variable is within its bounds:
         an interior-point answer leaves basic variables that sit at a bound a hair outside (1e-8
         of a bound of 260 is too much for a later priority stage that holds this plan's
@@ -393,7 +394,7 @@ class BasisFace:
         inward_hi = hi - np.minimum(1e-10 * scale_hi, width / 2)
         held = np.zeros(self.m, dtype=bool)
         target = np.zeros(self.m)
-        pinned = np.zeros(len(s), dtype=bool)
+        pinned = np.zeros(len(s), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool).copy()
         if near > 0 and len(s):
             ys, slo, shi = z[s], self.lo[s], self.hi[s]
             with np.errstate(invalid="ignore"):
@@ -403,7 +404,7 @@ class BasisFace:
                 z = z.copy()
                 z[s[to_lo]] = slo[to_lo]
                 z[s[to_hi]] = shi[to_hi]
-                pinned = to_lo | to_hi
+                pinned |= to_lo | to_hi
                 z = self.basics(z)
         w = None
         for _ in range(passes):

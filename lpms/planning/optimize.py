@@ -524,18 +524,44 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
                 and len(best_face[0]) <= BASIS_NEWTON_MAX:
             # the plan returned is a face's interior-point answer: Newton steps on its active set
             # give the face's optimum to machine precision (an interior point stops ~1e-6 short
-            # in the plan's units, visibly so in a plan of whole units)
             # in the plan's units, visibly so in a plan of whole units); the active set is taken
             # as the bounds the answer is within 1e-5 (relative) of, then as it stands
             s_best, z_best = best_face
             for near in (1e-5, 0.0):
                 start = face.to_bounds(s_best, z_best, near=near) if near else z_best
-                polished = face.to_bounds(s_best, face.newton(c_lin, groups, s_best, start))[:n]
-                if rows.violation(polished) <= max(rows.violation(z_best[:n]), 1e-10) and \
-                        search.offer(polished, _weighted_value(om, weights, polished)):
+                z_pol = face.to_bounds(s_best, face.newton(c_lin, groups, s_best, start))
+                if rows.violation(z_pol[:n]) <= max(rows.violation(z_best[:n]), 1e-10) and \
+                        search.offer(z_pol[:n], _weighted_value(om, weights, z_pol[:n])):
                     work.notes["newton_polished"] = True
+                    z_best = z_pol
                     break
+            _whole_units(work, face, weights, s_best, z_best, search)
         work.notes["basis_solves"] = face.basis_solves
+
+
+def _whole_units(work: _Work, face: BasisFace, weights: dict[str, float], s: np.ndarray, z: np.ndarray,
+                 search: _Search) -> None:
+    """Superbasics within 1e-6 (relative) of a whole number are put on it, the basic variables
+    follow; the plan is kept if it stays within its bounds and costs at most 1e-10 (relative)
+    more. An optimum is often a segment (the norms are linear along their rays) and an
+    interior point lies inside it: quantities of 5.00000094 and 4.99999811 units where 5 and 5
+    are as good; the plan's extraction reads quantities that close to whole units as whole."""
+    n = face.n
+    y = z[s]
+    whole = np.round(y)
+    near = (y != whole) & (np.abs(y - whole) <= 1e-6 * np.maximum(1.0, np.abs(whole))) & \
+        (whole >= face.lo[s]) & (whole <= face.hi[s])
+    if not near.any() or not np.array_equal(search.x[:n], z[:n]):
+        return
+    trial = z.copy()
+    trial[s[near]] = whole[near]
+    trial = face.to_bounds(s, face.basics(trial), fixed=near)
+    rows = work.constraint_rows()
+    value = _weighted_value(work.om, weights, trial[:n])
+    if rows.violation(trial[:n]) <= max(rows.violation(z[:n]), 1e-10) and \
+            value <= search.best + 1e-10 * max(1.0, abs(search.best)):
+        search.x, search.best = trial[:n], value
+        work.notes["whole_units"] = int(near.sum())
 
 
 def _trace(work: _Work, search: _Search) -> None:

@@ -137,7 +137,10 @@ def socp_reference(data: dict[str, Any]) -> tuple[str, float | None]:
     problem = cp.Problem(cp.Minimize(objective), cons)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cvxpy warns on an inaccurate answer: the status says it
-        problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)
+        try:
+            problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)
+        except cvxpy.error.SolverError:  # the reference's solver gave up: it proves nothing
+            return "solver error", None
     if problem.status == cp.INFEASIBLE:
         return problem.status, None
     return problem.status, float(problem.value)
@@ -312,9 +315,10 @@ def test_a_time_limit_too_short_says_so_with_a_true_bound() -> None:
     exact = plan_weighted(inp)
     assert_plan_honest(exact, inp)
     assert exact.solver["status"] == "optimal"
-    # enough for the balance-free LP (a first plan), far too little for the balance term
-    limit = 2 * exact.solver["first_lp_seconds"] + 0.1
-    assert exact.solver["seconds"] > 2 * limit, "the plant is too small to cut its run short"
+    # enough for the balance-free LP (a first plan), a quarter of what the balance term took
+    first, total = exact.solver["first_lp_seconds"], exact.solver["seconds"]
+    limit = first + 0.25 * (total - first)
+    assert total > 3 * first, "the plant is too small to cut its run short"
     started = time.perf_counter()
     cut = plan_weighted(inp, SolverOptions(time_limit_s=limit))
     assert time.perf_counter() - started < limit + 1.0
