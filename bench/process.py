@@ -186,19 +186,25 @@ def post_reports(db: Database, work_orders: list[Any], n_reports: int, threads: 
             "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000, "p99_ms": q[98] * 1000}
 
 
+def _replan_plant(items: int, options: SolverOptions) -> tuple[SimPlant, int, Settings]:
+    """The re-plan cases' generated plant, its number of intervals and the settings to run it with."""
+    from lpms.planning.network import build_graph, divide
+
+    plant = generated_plant(items)
+    intervals = len(divide(build_graph(plant.snapshot())).intervals)
+    return plant, intervals, Settings(solver_time_limit_s=options.time_limit_s, solver_threads=options.threads)
+
+
 def replan_case(admin_url: str, items: int, periods: int, balance: float, keep: bool,
                 options: SolverOptions) -> dict[str, Any]:
     """Plan, approve and release a plant; report scrap and downtime; then time detection and
     re-plan (with its approval and release) end to end."""
-    from lpms.planning.network import build_graph, divide
     from lpms.services.fluctuations import detect_fluctuations
     from lpms.services.release import release_work_orders
     from lpms.services.replan import replan
     from lpms.services.reports import report_completion, report_downtime
 
-    plant = generated_plant(items)
-    intervals = len(divide(build_graph(plant.snapshot())).intervals)
-    settings = Settings(solver_time_limit_s=options.time_limit_s, solver_threads=options.threads)
+    plant, intervals, settings = _replan_plant(items, options)
     with temp_database(admin_url, keep) as url:
         db = open_db(url)
         try:
@@ -242,13 +248,10 @@ def nothing_changed_case(admin_url: str, items: int, periods: int, keep: bool,
     """Plan, approve and release; then re-plan twice at the same moment with nothing changed:
     the units each re-plan moves (the first makes up what whole-unit rounding of the released
     work orders took; the second should move nothing)."""
-    from lpms.planning.network import build_graph, divide
     from lpms.services.release import release_work_orders
     from lpms.services.replan import replan
 
-    plant = generated_plant(items)
-    intervals = len(divide(build_graph(plant.snapshot())).intervals)
-    settings = Settings(solver_time_limit_s=options.time_limit_s, solver_threads=options.threads)
+    plant, intervals, settings = _replan_plant(items, options)
     with temp_database(admin_url, keep) as url:
         db = open_db(url)
         try:

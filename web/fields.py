@@ -10,27 +10,39 @@ from wtforms import DateField, FloatField, IntegerField
 from wtforms.validators import StopValidation
 
 
-class NumberField(FloatField):
-    """A decimal number; text that is not one gets "enter a number such as 12 or 2.5"."""
+class _Typed:
+    """A field whose text is read by ``_parse`` (a ValueError says what to type); an empty field
+    is None, and a reading error is the field's one message (no further validation)."""
+
+    data: Any
+    process_errors: list[Any]
+
+    def _parse(self, text: str) -> Any:
+        raise NotImplementedError
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        text = str(valuelist[0]).strip()
-        try:
-            self.data = float(text)
-        except ValueError:
-            self.data = None
-            hint = " (a dot for decimals)" if "," in text else ""
-            raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5{hint}") from None
-        if self.data != self.data or self.data in (float("inf"), float("-inf")):
-            self.data = None
-            raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5")
+        text = str(valuelist[0]).strip() if valuelist else ""
+        self.data = None
+        if text:
+            self.data = self._parse(text)
 
     def pre_validate(self, form: Any) -> None:
         if self.process_errors:
             raise StopValidation()  # the reading error is the one message
+
+
+class NumberField(_Typed, FloatField):
+    """A decimal number; text that is not one gets "enter a number such as 12 or 2.5"."""
+
+    def _parse(self, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            hint = " (a dot for decimals)" if "," in text else ""
+            raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5{hint}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5")
+        return value
 
     def _value(self) -> str:
         if self.raw_data:
@@ -40,23 +52,14 @@ class NumberField(FloatField):
         return "" if self.data is None else str(self.data)
 
 
-class WholeNumberField(IntegerField):
+class WholeNumberField(_Typed, IntegerField):
     """A whole number; anything else gets "enter a whole number such as 3"."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        text = str(valuelist[0]).strip()
+    def _parse(self, text: str) -> int:
         try:
-            self.data = int(text)
+            return int(text)
         except ValueError:
-            self.data = None
             raise ValueError(f"{text!r} is not a whole number: enter a whole number such as 3") from None
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
 
 
 def form_errors(form: FlaskForm) -> list[str]:
@@ -64,20 +67,11 @@ def form_errors(form: FlaskForm) -> list[str]:
     return [f"{form[name].label.text}: {msg}" for name, msgs in form.errors.items() for msg in msgs]
 
 
-class DayField(DateField):
+class DayField(_Typed, DateField):
     """A date (YYYY-MM-DD, what a date input sends); anything else says so."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        text = str(valuelist[0]).strip()
+    def _parse(self, text: str) -> dt.date:
         try:
-            self.data = dt.date.fromisoformat(text)
+            return dt.date.fromisoformat(text)
         except ValueError:
-            self.data = None
             raise ValueError(f"{text!r} is not a date: enter it as YYYY-MM-DD") from None
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()

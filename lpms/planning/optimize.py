@@ -445,14 +445,9 @@ def _basis_loop(work: _Work, weights: dict[str, float], search: _Search) -> str 
             if k == 0 or not BASIS_CHAIN:
                 # the first tangent LP starts from B0, later ones from the last one's optimum
                 lp.highs.setBasis(basis0)
-            lp.set_cost(cost)
-            try:
-                res = work.solve_lp()
-            except SolverTimeLimit:
-                return "time limit"
-            except SolverError as exc:
-                work.notes["stopped_by"] = "solver"
-                return f"tangent LP failed: {exc}"
+            res = _tangent_lp(work, lp, cost)
+            if isinstance(res, str):
+                return res
             search.lower = max(search.lower, _relaxation_bound(res.objective))
             v = res.x[:n]
             search.offer(v, _weighted_value(om, weights, v))
@@ -562,6 +557,18 @@ def _whole_units(work: _Work, face: BasisFace, weights: dict[str, float], s: np.
             value <= search.best + 1e-10 * max(1.0, abs(search.best)):
         search.x, search.best = trial[:n], value
         work.notes["whole_units"] = int(near.sum())
+
+
+def _tangent_lp(work: _Work, lp: Runner, cost: np.ndarray) -> SolveResult | str:
+    """Solve a tangent LP with ``cost``: its result, or why the balance loop stops (a string)."""
+    lp.set_cost(cost)
+    try:
+        return work.solve_lp()
+    except SolverTimeLimit:
+        return "time limit"
+    except SolverError as exc:
+        work.notes["stopped_by"] = "solver"
+        return f"tangent LP failed: {exc}"
 
 
 def _trace(work: _Work, search: _Search) -> None:
@@ -674,19 +681,13 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
                     work.remember_cut(k, mu[k] / w)
                 elif norm > 1e-12 * max(1.0, float(np.max(np.abs(d), initial=0.0))):
                     cost[cols] += w * d / norm
-            lp.set_cost(cost)
-            try:
-                res = work.solve_lp()
-            except SolverTimeLimit:
-                return "time limit"
-            except SolverError as exc:
-                work.notes["stopped_by"] = "solver"
-                return f"tangent LP failed: {exc}"
+            res = _tangent_lp(work, lp, cost)
+            if isinstance(res, str):
+                return res
             search.lower = max(search.lower, _relaxation_bound(res.objective))
             search.offer(res.x, _weighted_value(om, weights, res.x))
             if search.gap_met(opts.gap_rel):
-                work.notes.setdefault("balance_trace", []).append(
-                    [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
+                _trace(work, search)
                 return None
             face = None
             # Clarabel checks its clock between iterations: stop it one iteration early
@@ -724,8 +725,7 @@ def _face_loop(work: _Work, weights: dict[str, float], search: _Search) -> str |
             # a point a hair off the rows is no plan, but its direction gives the next tangent LP
             x = xp
             mu = face.mu
-            work.notes.setdefault("balance_trace", []).append(
-                [round(time.perf_counter() - work.started, 3), float(f"{search.gap():.3g}")])
+            _trace(work, search)
             log.debug("face round %d: bound %.10g, plan %.10g, gap %.2e, face %d columns, %s in %d iterations, "
                       "%.2fs; violation %.1e", work.notes["balance_rounds"], search.lower, search.best, search.gap(),
                       face.columns, face.status, face.iterations, face.seconds, violation)
