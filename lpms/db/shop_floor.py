@@ -298,6 +298,33 @@ class StockLevel:
     on_hand: float
 
 
+@dataclass(frozen=True)
+class ReportClaim:
+    """The start of a completion report (``ShopReports.claim_completion``)."""
+
+    work_order: WorkOrderRecord | None  # locked until commit; None: no such work order
+    report: CompletionRecord | None  # inserted; None: the key exists already, or the work order does not
+
+
+@dataclass(frozen=True)
+class CompletionWrites:
+    """What an accepted completion report changes (``ShopReports.record_completion``)."""
+
+    work_order: WorkOrderRecord  # as claimed (before the report)
+    report: CompletionRecord
+    op_good: float  # the operation's new totals
+    op_scrap: float
+    good: float  # the order's new totals, status and finish time
+    scrap: float
+    status: WorkOrderStatus
+    finished_at: dt.datetime | None
+    moves: tuple[tuple[str, StockMoveKind, float], ...]  # signed (an issue takes: negative)
+    take: tuple[str, ...]  # items whose stock the report takes: locked, on-hand returned
+    actor: str
+    now: dt.datetime
+    audit_detail: dict[str, Any]
+
+
 # --- locks --------------------------------------------------------------------------------
 
 
@@ -531,6 +558,11 @@ class WorkOrders:
                                        .where(m.CompletionReport.work_order_id == work_order_id)) or 0)
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A timestamptz read by the driver, in UTC (as ``models.UtcDateTime`` hands it back)."""
+    return value.astimezone(dt.UTC)
+
+
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
     for k in range(0, len(ids), size):
         yield ids[k:k + size]
@@ -544,6 +576,85 @@ class ShopReports:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._item_ids: dict[str, int] = {}  # the claimed work order's items (PostgreSQL path)
+
+    def claim_completion(self, *, client_key: str, work_order: str, operation_seq: int, good: float, scrap: float,
+                         reported_by: str, reported_at: dt.datetime, lock_timeout: float,
+                         busy_message: str) -> ReportClaim:
+        """The first statements of a completion report's transaction: the write lock or lock
+        timeout (``TransactionLocks.begin``), the work order locked until commit and read, and the
+        report inserted unless a report with its key exists (``add_completion_if_new``).
+        PostgreSQL: one round trip (``lpms.db.completion_pg``). Raises Busy."""
+        if _dialect(self.session) != "postgresql":
+            TransactionLocks(self.session).begin(None, timeout=lock_timeout, busy_message=busy_message)
+            try:
+                wo = WorkOrders(self.session).get(work_order, lock=True)
+            except NotFound:
+                return ReportClaim(None, None)
+            return ReportClaim(wo, self.add_completion_if_new(
+                client_key=client_key, work_order_id=wo.id, work_order=wo.number, operation_seq=operation_seq,
+                good=good, scrap=scrap, reported_by=reported_by, reported_at=reported_at))
+        from lpms.db import completion_pg
+
+        head, lines, report_id = completion_pg.claim(
+            self.session, lock_timeout_ms=max(int(lock_timeout * 1000), 1), lock_rows=_locks_rows(self.session),
+            number=work_order, key=client_key, seq=operation_seq, good=good, scrap=scrap, reported_by=reported_by,
+            reported_at=reported_at)
+        if head is None:
+            return ReportClaim(None, None)
+        ops = tuple(OperationRecord(int(r[1]), r[2], int(r[3]), r[4], float(r[5]), float(r[6]), float(r[7]),
+                                    float(r[8])) for r in lines if r[0] == 0)
+        comps = tuple(ComponentRecord(r[2], float(r[5])) for r in lines if r[0] == 1)
+        self._item_ids = {r[2]: int(r[9]) for r in lines if r[0] == 1}
+        self._item_ids[head[3]] = int(head[18])
+        (wo_id, num, run, item, interval, start, due, qty, wo_good, wo_scrap, status, priority, version, reason, by,
+         created, updated, finished, _) = head
+        wo = WorkOrderRecord(int(wo_id), num, run, item, interval, start, due, float(qty), float(wo_good),
+                             float(wo_scrap), WorkOrderStatus(status), priority, version, reason, by, _utc(created),
+                             _utc(updated), None if finished is None else _utc(finished), ops, comps)
+        report = None if report_id is None else CompletionRecord(
+            report_id, client_key, wo.number, operation_seq, good, scrap, None, reported_by, reported_at, "")
+        return ReportClaim(wo, report)
+
+    def record_completion(self, writes: CompletionWrites) -> dict[str, float]:
+        """Store an accepted report: the operation's and the order's totals (the version + 1), the
+        audit row and the stock moves; lock the ``take`` items (id order, until commit) and return
+        their on-hand before the report's moves, read once the locks are held. PostgreSQL: one
+        round trip."""
+        w = writes
+        wo, detail = w.work_order, w.audit_detail
+        if _dialect(self.session) != "postgresql":
+            works = WorkOrders(self.session)
+            works.set_operation(wo.id, w.report.operation_seq, good=w.op_good, scrap=w.op_scrap)
+            works.update(wo.id, now=w.now, good_qty=w.good, scrap_qty=w.scrap, status=w.status,
+                         finished_at=w.finished_at)
+            from lpms.db.repositories import AuditLog
+
+            AuditLog(self.session).add(actor=w.actor, action="report", entity="completion_report",
+                                       entity_key=w.report.client_key, at=w.now, detail=detail)
+            ledger = StockLedger(self.session)
+            on_hand = ledger.lock_on_hand(w.take)
+            ledger.add_moves(list(w.moves), work_order_id=wo.id, completion_report_id=w.report.id,
+                             posted_by=w.actor, posted_at=w.now)
+            return on_hand
+        from lpms.db import completion_pg
+
+        codes = {item for item, _, _ in w.moves} | set(w.take)
+        if not codes <= self._item_ids.keys():
+            self._item_ids.update(StockLedger(self.session).item_ids(codes - self._item_ids.keys()))
+        ids = self._item_ids
+        counts, after = completion_pg.record(
+            self.session, lock_rows=_locks_rows(self.session), wo_id=wo.id, seq=w.report.operation_seq,
+            op_good=w.op_good, op_scrap=w.op_scrap, good=w.good, scrap=w.scrap, status=w.status.value,
+            finished=w.finished_at, now=w.now, actor=w.actor, action="report", entity="completion_report",
+            entity_key=w.report.client_key, detail=detail, report_id=w.report.id,
+            moves=[(ids[item], kind.value, qty) for item, kind, qty in w.moves], take=[ids[c] for c in w.take])
+        if counts[:2] != (1, 1):
+            raise NotFound(f"work order {wo.number} or its operation {w.report.operation_seq} does not exist")
+        moved: dict[str, float] = {}
+        for item, _, qty in w.moves:
+            moved[item] = moved.get(item, 0.0) + qty
+        return {c: round(after.get(ids[c], 0.0) - moved.get(c, 0.0), 9) + 0.0 for c in w.take}
 
     @staticmethod
     def _completion(row: Any) -> CompletionRecord:

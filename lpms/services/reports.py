@@ -33,7 +33,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lpms.db.shop_floor import CompletionRecord, DowntimeRecord, OperationRecord, WorkOrderRecord
+from lpms.db.shop_floor import CompletionRecord, CompletionWrites, DowntimeRecord, OperationRecord, WorkOrderRecord
 from lpms.domain.enums import StockMoveKind, WorkOrderStatus
 from lpms.domain.errors import Conflict, InvalidInput, NotFound, StockShortage
 from lpms.domain.plant_time import current_period, plant_date
@@ -91,22 +91,22 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
         raise InvalidInput(f"over-completion tolerance {tolerance!r} is not a fraction between 0 and 1")
     by = _checks.text(reported_by or actor, "reported by", max_len=64, required=True)
     with uow:
-        uow.locks.begin(None, timeout=lock_timeout, busy_message=BUSY_MESSAGE)
-        existing = uow.reports.completion_by_key(key)
-        if existing is not None:
-            return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
-        wo = uow.work_orders.get(work_order, lock=True)
-        # the key is claimed by the insert itself (ON CONFLICT DO NOTHING): a send of the same key
-        # that committed while this one waited for the work order wins, and this one replays it;
-        # the report is checked below and rolled back with everything else when it is refused
-        report = uow.reports.add_completion_if_new(client_key=key, work_order_id=wo.id, work_order=wo.number,
-                                                   operation_seq=operation_seq, good=good, scrap=scrap,
-                                                   reported_by=by, reported_at=now)
+        claim = uow.reports.claim_completion(client_key=key, work_order=work_order, operation_seq=operation_seq,
+                                             good=good, scrap=scrap, reported_by=by, reported_at=now,
+                                             lock_timeout=lock_timeout, busy_message=BUSY_MESSAGE)
+        # the key is claimed by the insert itself (ON CONFLICT DO NOTHING) after the work order's
+        # row lock: a send of the same key that committed while this one waited wins, and this
+        # one replays it; the report is checked below and rolled back with everything else when
+        # it is refused
+        wo, report = claim.work_order, claim.report
         if report is None:
             existing = uow.reports.completion_by_key(key)
-            if existing is None:  # pragma: no cover - the insert found the key, so it is there
-                raise Conflict(f"client key {key} is being used by another report; try again")
-            return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
+            if existing is not None:
+                return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
+            if wo is None:
+                raise NotFound(f"work order {work_order} does not exist")
+            raise Conflict(f"client key {key} is being used by another report; try again")  # pragma: no cover
+        assert wo is not None  # a report was inserted for it
         if wo.status not in REPORTABLE:
             raise Conflict(f"work order {work_order} is {wo.status.value}: it takes no more reports")
         ops = list(wo.operations)
@@ -129,17 +129,18 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
                 f"reported")
         issues = [(c.item, _r((good + scrap) * c.qty_per)) for c in wo.components] if k == 0 else []
         output = good if k == len(ops) - 1 else 0.0
-        after = _apply(uow, wo, op, op_good, op_scrap, now=now)
-        uow.audit.add(actor=actor, action="report", entity="completion_report", entity_key=key, at=now,
-                      detail={"work_order": work_order, "operation": operation_seq, "good": good, "scrap": scrap,
-                              "reported_by": by, "issued": dict(issues), "output": output,
-                              "before": {"status": wo.status.value, "good": wo.good, "scrap": wo.scrap},
-                              "after": {"status": after.status.value, "good": after.good, "scrap": after.scrap}})
-        # stock last: the component rows other work orders share stay locked only for the moves
-        # and the commit
-        _take(uow, issues, allow_negative=allow_negative_stock,
-              what=f"work order {work_order} operation {operation_seq}")
-        _post(uow, wo, report, issues, output, actor=actor, now=now)
+        after = _after(wo, op, op_good, op_scrap, now=now)
+        wanted = _wanted(issues)
+        on_hand = uow.reports.record_completion(CompletionWrites(
+            work_order=wo, report=report, op_good=op_good, op_scrap=op_scrap, good=after.good, scrap=after.scrap,
+            status=after.status, finished_at=after.finished_at, moves=_moves(wo, issues, output), take=tuple(wanted),
+            actor=actor, now=now,
+            audit_detail={"work_order": work_order, "operation": operation_seq, "good": good, "scrap": scrap,
+                          "reported_by": by, "issued": dict(issues), "output": output,
+                          "before": {"status": wo.status.value, "good": wo.good, "scrap": wo.scrap},
+                          "after": {"status": after.status.value, "good": after.good, "scrap": after.scrap}}))
+        _check_stock(wanted, on_hand, allow_negative=allow_negative_stock,
+                     what=f"work order {work_order} operation {operation_seq}")
         uow.commit()
     return CompletionResult(report, after, tuple(issues), output, False)
 
@@ -282,34 +283,60 @@ def _operation_index(wo: WorkOrderRecord, seq: int) -> int:
     raise NotFound(f"work order {wo.number} has no operation {seq} (its operations: {have})")
 
 
-def _take(uow: ShopFloorUnitOfWork, needs: Iterable[tuple[str, float]], *, allow_negative: bool, what: str) -> None:
-    """Lock the items stock is taken from and check that it is there (unless negative stock is allowed)."""
+def _wanted(needs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Units taken from stock per item (the positive needs)."""
     wanted: dict[str, float] = {}
     for item, qty in needs:
         if qty > 0:
             wanted[item] = wanted.get(item, 0.0) + qty
-    if not wanted:
-        return
-    on_hand = uow.stock.lock_on_hand(wanted)  # the item rows stay locked until commit
+    return wanted
+
+
+def _check_stock(wanted: dict[str, float], on_hand: dict[str, float], *, allow_negative: bool, what: str) -> None:
+    """Refuse taking more than is on hand (read under the items' locks) unless negative stock is allowed."""
     short = [(item, need, on_hand.get(item, 0.0)) for item, need in sorted(wanted.items())
              if not close_to_or_below(need, on_hand.get(item, 0.0))]
     if short and not allow_negative:
         raise StockShortage(what, short)
 
 
-def _post(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, report: CompletionRecord,
-          issues: list[tuple[str, float]], output: float, *, actor: str, now: dt.datetime) -> None:
-    """The report's stock moves: issues (positive: taken from stock) and the head's output."""
+def _take(uow: ShopFloorUnitOfWork, needs: Iterable[tuple[str, float]], *, allow_negative: bool, what: str) -> None:
+    """Lock the items stock is taken from and check that it is there (unless negative stock is allowed)."""
+    wanted = _wanted(needs)
+    if wanted:
+        _check_stock(wanted, uow.stock.lock_on_hand(wanted),  # the item rows stay locked until commit
+                     allow_negative=allow_negative, what=what)
+
+
+def _moves(wo: WorkOrderRecord, issues: list[tuple[str, float]],
+           output: float) -> tuple[tuple[str, StockMoveKind, float], ...]:
+    """A report's stock moves: issues (positive: taken from stock) and the head's output."""
     moves = [(item, StockMoveKind.ISSUE, -qty + 0.0) for item, qty in issues if qty]
     if output:
-        moves.append((wo.item, StockMoveKind.OUTPUT, output))
-    uow.stock.add_moves(moves, work_order_id=wo.id, completion_report_id=report.id, posted_by=actor, posted_at=now)
+        moves.append((wo.item, StockMoveKind.OUTPUT, output + 0.0))
+    return tuple(moves)
+
+
+def _post(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, report: CompletionRecord,
+          issues: list[tuple[str, float]], output: float, *, actor: str, now: dt.datetime) -> None:
+    uow.stock.add_moves(list(_moves(wo, issues, output)), work_order_id=wo.id, completion_report_id=report.id,
+                        posted_by=actor, posted_at=now)
 
 
 def _apply(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, op: OperationRecord, op_good: float, op_scrap: float, *,
            now: dt.datetime) -> WorkOrderRecord:
     """Store the operation's new totals and the order's, moving its status; the order as it is then."""
+    after = _after(wo, op, op_good, op_scrap, now=now)
     uow.work_orders.set_operation(wo.id, op.seq, good=op_good, scrap=op_scrap)
+    uow.work_orders.update(wo.id, now=now, good_qty=after.good, scrap_qty=after.scrap, status=after.status,
+                           finished_at=after.finished_at)
+    return after
+
+
+def _after(wo: WorkOrderRecord, op: OperationRecord, op_good: float, op_scrap: float, *,
+           now: dt.datetime) -> WorkOrderRecord:
+    """The order after its operation ``op`` has the new totals: good, scrap, status (by the state
+    machine), finish time, version."""
     ops = [(o.good, o.scrap) if o.seq != op.seq else (op_good, op_scrap) for o in wo.operations]
     good = ops[-1][0]
     scrap = _r(sum(s for _, s in ops))
@@ -317,7 +344,6 @@ def _apply(uow: ShopFloorUnitOfWork, wo: WorkOrderRecord, op: OperationRecord, o
     if target is not wo.status:
         check_transition(f"work order {wo.number}", WORK_ORDER_TRANSITIONS, wo.status, target)
     finished = (wo.finished_at or now) if target is WorkOrderStatus.COMPLETED else None
-    uow.work_orders.update(wo.id, now=now, good_qty=good, scrap_qty=scrap, status=target, finished_at=finished)
     return dataclasses.replace(
         wo, good=good, scrap=scrap, status=target, finished_at=finished, version=wo.version + 1, updated_at=now,
         operations=tuple(o if o.seq != op.seq else dataclasses.replace(o, good=op_good, scrap=op_scrap)

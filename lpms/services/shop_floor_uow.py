@@ -9,11 +9,13 @@ from typing import Any, Protocol
 
 from lpms.db.shop_floor import (
     CompletionRecord,
+    CompletionWrites,
     DowntimeRecord,
     IntervalOutput,
     NewOperation,
     NewWorkOrder,
     OrderRecord,
+    ReportClaim,
     StockLevel,
     StockMoveRecord,
     WorkOrderRecord,
@@ -68,6 +70,12 @@ class WorkOrdersPort(Protocol):
 
 
 class ShopReportsPort(Protocol):
+    def claim_completion(self, *, client_key: str, work_order: str, operation_seq: int, good: float, scrap: float,
+                         reported_by: str, reported_at: dt.datetime, lock_timeout: float,
+                         busy_message: str) -> ReportClaim: ...
+
+    def record_completion(self, writes: CompletionWrites) -> dict[str, float]: ...
+
     def completion_by_key(self, client_key: str) -> CompletionRecord | None: ...
 
     def completion_by_id(self, report_id: int) -> CompletionRecord | None: ...

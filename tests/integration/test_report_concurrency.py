@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from lpms.db import migrate, shop_floor
 from lpms.db import models as m
 from lpms.db.session import UnitOfWork, make_engine, session_factory
-from lpms.db.shop_floor import NewOperation, WorkOrderRecord
+from lpms.db.shop_floor import NewOperation, ReportClaim, WorkOrderRecord
 from lpms.domain.enums import StockMoveKind, WorkOrderStatus
 from lpms.domain.errors import Busy, Conflict, InvalidInput, LpmsError
 from lpms.services.csv_io import import_texts
@@ -238,15 +238,14 @@ def test_a_naive_read_modify_write_loses_units_under_the_same_load(url: str, mon
         pytest.skip("SQLite serialises writers by its database lock: there is no race to lose (PostgreSQL pass)")
     # naive: read the work order (and the stock) without a row lock, compute, write back
     monkeypatch.setattr(shop_floor, "_locks_rows", lambda session: False)
-    original_get = shop_floor.WorkOrders.get
+    original_claim = shop_floor.ShopReports.claim_completion
 
-    def get(self: shop_floor.WorkOrders, number: str, *, lock: bool = False) -> WorkOrderRecord:
-        record = original_get(self, number, lock=lock)
-        if lock:
-            time.sleep(0.002)  # the time a busy server takes between the read and the write
-        return record
+    def claim(self: shop_floor.ShopReports, **kwargs: Any) -> ReportClaim:
+        found = original_claim(self, **kwargs)
+        time.sleep(0.002)  # the time a busy server takes between the read and the write
+        return found
 
-    monkeypatch.setattr(shop_floor.WorkOrders, "get", get)
+    monkeypatch.setattr(shop_floor.ShopReports, "claim_completion", claim)
     outcome = _run(url, monkeypatch, 16, 30)
     found = problems(url, outcome)
     print(f"\nnaive read-modify-write: {len(found)} problems, e.g.\n  " + "\n  ".join(found[:8]))

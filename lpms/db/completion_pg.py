@@ -1,0 +1,149 @@
+"""The completion report's statements on PostgreSQL, sent in three network round trips.
+
+``ShopReports.claim_completion`` and ``ShopReports.record_completion`` use this module on
+PostgreSQL; on SQLite they compose the general repository methods. A report is the hot write of
+the shop floor (every tablet, every scanner), and through SQLAlchemy's execution path its dozen
+statements cost more Python time than PostgreSQL time; here they go straight to the psycopg
+connection the session holds (same transaction), in psycopg's pipeline mode:
+
+1. lock timeout, the work order's row locked (``FOR NO KEY UPDATE``), its operations and
+   components, and the report inserted unless its key exists -- one flush. The server runs
+   pipelined statements one after the other, so the lines are read by a statement that starts
+   once the row lock is held (READ COMMITTED: they see every report committed before it);
+2. the operation's and the order's new totals, the audit row and the stock moves in one
+   statement (data-modifying CTEs), then the component items locked in id order and their
+   on-hand read after the lock -- one flush;
+3. the commit (the unit of work's).
+
+Values are passed as the database stores them (enum values, aware UTC datetimes, JSON), the
+same columns the ORM models map. A driver error is re-raised as SQLAlchemy's DBAPIError, so that
+``lpms.db.session.database_error`` translates it (a lock timeout is Busy) as for any statement.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %(ms)s, true)"
+
+_HEAD = """
+SELECT w.id, w.number, w.plan_run_id, i.code, w.interval_code, w.start_period_seq, w.due_period_seq,
+       w.quantity, w.good_qty, w.scrap_qty, w.status, w.priority, w.version, w.close_reason, w.created_by,
+       w.created_at, w.updated_at, w.finished_at, i.id
+FROM work_orders w JOIN items i ON i.id = w.item_id
+WHERE w.number = %(number)s{lock}"""
+
+# one row per operation (kind 0) and per component (kind 1), with the item's id
+_LINES = """
+SELECT 0 AS kind, o.seq, i.code, o.routing_seq, c.code, o.run_min, o.setup_min, o.good_qty, o.scrap_qty,
+       i.id, 0 AS cid
+FROM work_order_operations o JOIN items i ON i.id = o.item_id JOIN work_centers c ON c.id = o.work_center_id
+WHERE o.work_order_id = (SELECT id FROM work_orders WHERE number = %(number)s)
+UNION ALL
+SELECT 1, NULL, i.code, NULL, NULL, k.qty_per, NULL, NULL, NULL, i.id, k.id
+FROM work_order_components k JOIN items i ON i.id = k.item_id
+WHERE k.work_order_id = (SELECT id FROM work_orders WHERE number = %(number)s)
+ORDER BY 1, 2, 11"""
+
+_INSERT_REPORT = """
+INSERT INTO completion_reports (client_key, work_order_id, operation_seq, good_qty, scrap_qty, corrects_id,
+                                reported_by, reported_at, note)
+SELECT %(key)s, w.id, %(seq)s, %(good)s, %(scrap)s, NULL, %(by)s, %(at)s, ''
+FROM work_orders w WHERE w.number = %(number)s
+ON CONFLICT (client_key) DO NOTHING
+RETURNING id"""
+
+_WRITE = """
+WITH op AS (
+    UPDATE work_order_operations SET good_qty = %(op_good)s, scrap_qty = %(op_scrap)s
+    WHERE work_order_id = %(wo_id)s AND seq = %(seq)s RETURNING 1),
+wo AS (
+    UPDATE work_orders SET good_qty = %(good)s, scrap_qty = %(scrap)s, status = %(status)s,
+        finished_at = %(finished)s, version = version + 1, updated_at = %(now)s
+    WHERE id = %(wo_id)s RETURNING 1),
+audit AS (
+    INSERT INTO audit_log (at, actor, action, entity, entity_key, detail)
+    VALUES (%(now)s, %(actor)s, %(action)s, %(entity)s, %(entity_key)s, %(detail)s) RETURNING 1),
+moves AS (
+    INSERT INTO stock_moves (item_id, kind, quantity, work_order_id, completion_report_id, customer_order_id,
+                             reference, reason, posted_by, posted_at)
+    SELECT m.item_id, m.kind, m.quantity, %(wo_id)s, %(report_id)s, NULL, '', '', %(actor)s, %(now)s
+    FROM unnest(%(move_items)s::integer[], %(move_kinds)s::varchar[], %(move_qty)s::float8[])
+         AS m(item_id, kind, quantity)
+    RETURNING 1)
+SELECT (SELECT count(*) FROM op), (SELECT count(*) FROM wo), (SELECT count(*) FROM audit),
+       (SELECT count(*) FROM moves)"""
+
+_LOCK_ITEMS = "SELECT id FROM items WHERE id = ANY(%(ids)s::integer[]) ORDER BY id{lock}"
+
+_ON_HAND = """
+SELECT i.id, (SELECT s.on_hand FROM stock s WHERE s.item_id = i.id),
+       (SELECT sum(v.quantity) FROM stock_moves v WHERE v.item_id = i.id)
+FROM items i WHERE i.id = ANY(%(ids)s::integer[])"""
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection of the session's transaction (begun if it was not)."""
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    return conn
+
+
+@contextmanager
+def _driver_errors(sql: str) -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+
+def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: str, key: str, seq: int,
+          good: float, scrap: float, reported_by: str, reported_at: dt.datetime
+          ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int | None]:
+    """Round trip 1: (the work order's head row or None, its lines, the new report's id or None)."""
+    conn = driver_connection(session)
+    params = {"ms": str(lock_timeout_ms), "number": number, "key": key, "seq": seq, "good": good, "scrap": scrap,
+              "by": reported_by, "at": reported_at}
+    with _driver_errors(_HEAD), conn.pipeline():
+        conn.execute(_LOCK_TIMEOUT, params)
+        head = conn.execute(_HEAD.format(lock=" FOR NO KEY UPDATE OF w" if lock_rows else ""), params)
+        lines = conn.execute(_LINES, params)
+        insert = conn.execute(_INSERT_REPORT, params)
+        head_row = head.fetchone()
+        line_rows = lines.fetchall()
+        inserted = insert.fetchone()
+    return head_row, line_rows, None if inserted is None else int(inserted[0])
+
+
+def record(session: Session, *, lock_rows: bool, wo_id: int, seq: int, op_good: float, op_scrap: float,
+           good: float, scrap: float, status: str, finished: dt.datetime | None, now: dt.datetime, actor: str,
+           action: str, entity: str, entity_key: str, detail: Mapping[str, Any], report_id: int,
+           moves: Sequence[tuple[int, str, float]], take: Sequence[int]) -> tuple[tuple[int, ...], dict[int, float]]:
+    """Round trip 2: the writes; then the ``take`` items locked (id order) and their on-hand
+    read after the lock (this report's moves included). Returns (rows changed per write: the
+    operation, the order, the audit row, the moves; on-hand per item id)."""
+    conn = driver_connection(session)
+    params = {"wo_id": wo_id, "seq": seq, "op_good": op_good, "op_scrap": op_scrap, "good": good, "scrap": scrap,
+              "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
+              "entity": entity, "entity_key": entity_key, "detail": Json(dict(detail)), "report_id": report_id,
+              "move_items": [m[0] for m in moves], "move_kinds": [m[1] for m in moves],
+              "move_qty": [m[2] for m in moves], "ids": sorted(set(take))}
+    with _driver_errors(_WRITE), conn.pipeline():
+        written = conn.execute(_WRITE, params)
+        on_hand = None
+        if take:
+            conn.execute(_LOCK_ITEMS.format(lock=" FOR NO KEY UPDATE" if lock_rows else ""), params)
+            on_hand = conn.execute(_ON_HAND, params)
+        counts = written.fetchone()
+        levels = on_hand.fetchall() if on_hand is not None else []
+    assert counts is not None
+    return (tuple(int(c) for c in counts),
+            {int(item_id): round(float(start or 0.0) + float(moved or 0.0), 9) + 0.0
+             for item_id, start, moved in levels})
