@@ -143,8 +143,18 @@ def bom_cycles(graph: nx.DiGraph, limit: int = 20) -> list[list[str]]:
     return cycles
 
 
-def divide(graph: nx.DiGraph) -> Division:
-    """Cut the network at decoupling points into intervals (BOM chains with continuous flow)."""
+def divide(graph: nx.DiGraph, min_interval_lead: int = 0) -> Division:
+    """Cut the network at decoupling points into intervals (BOM chains with continuous flow).
+
+    ``min_interval_lead``: an interval whose head is a component of another item takes at least
+    this many periods from its start to its buffer (its lead time is the larger of its members'
+    sum and this). With 1, a level's output is in its buffer when the next level's period
+    starts, so a chain of intervals is never planned to flow through one period (the floor works
+    a chain's levels one after another: the parent's kit is only complete once its components
+    are made); with 0 (the default) the members' lead times alone count.
+    """
+    if min_interval_lead < 0:
+        raise InvalidInput(f"minimum interval lead time {min_interval_lead} is negative")
     decoupling: dict[str, list[str]] = {}
     for code in graph.nodes:
         node = graph.nodes[code]
@@ -197,7 +207,10 @@ def divide(graph: nx.DiGraph) -> Division:
         code = f"I:{head}"
         for m in members:
             interval_of[m] = code
-        intervals.append(Interval(code, head, tuple(members), mult, inputs, run, setup,
-                                  sum(graph.nodes[m]["lead_time"] for m in members), tuple(decoupling[head])))
+        lead = sum(graph.nodes[m]["lead_time"] for m in members)
+        if any(True for _ in graph.successors(head)):  # feeds another interval
+            lead = max(lead, min_interval_lead)
+        intervals.append(Interval(code, head, tuple(members), mult, inputs, run, setup, lead,
+                                  tuple(decoupling[head])))
     return Division(graph, intervals, decoupling, interval_of)
 

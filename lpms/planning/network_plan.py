@@ -111,6 +111,7 @@ class NetworkPlanInput:
     balance_on: str = "work_centers"  # work_centers | intervals | both
     allow_backlog_past_horizon: bool = False
     replan: ReplanTerms | None = None  # fixed released work, work in process, change penalty
+    min_interval_lead: int = 0  # an interval feeding another takes at least this many periods (network.divide)
 
 
 class NetworkInfeasible(Infeasible):
@@ -221,7 +222,7 @@ def build_network_model(inp: NetworkPlanInput, with_balance: bool, division: Div
     """Build the network LP in bulk (numpy index arithmetic, one COO block per kind of term)."""
     t0 = time.perf_counter()
     if division is None:
-        division = divide(build_graph(inp.snapshot))
+        division = divide(build_graph(inp.snapshot), inp.min_interval_lead)
     check_demand(inp, division)
     g = division.graph
     T = inp.periods
@@ -547,7 +548,7 @@ def _plan(inp: NetworkPlanInput, options: SolverOptions, mode: str, priority: Se
         with_balance = _balance_priced(inp)
     else:
         with_balance = "balance" in priority or "balance" in pareto
-    division = divide(build_graph(inp.snapshot))
+    division = divide(build_graph(inp.snapshot), inp.min_interval_lead)
     overload = committed_overload(inp, division)
     nm = build_network_model(inp, with_balance, division)
     penalised = nm.change is not None

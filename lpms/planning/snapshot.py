@@ -238,7 +238,8 @@ def _place(periods: Sequence[PeriodRow], day: dt.date, what: str, messages: list
 
 
 def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "work_centers",
-                     allow_backlog_past_horizon: bool = False, replan: ReplanRows | None = None) -> PlanningSnapshot:
+                     allow_backlog_past_horizon: bool = False, replan: ReplanRows | None = None,
+                     min_interval_lead: int = 0) -> PlanningSnapshot:
     """Derive demand and build the network plan input. Raises InvalidInput when nothing can be planned.
 
     With ``replan`` the horizon starts at ``replan.first_period`` (earlier periods are history:
@@ -339,6 +340,7 @@ def build_plan_input(rows: PlanningRows, costs: Costs, *, balance_on: str = "wor
         safety_stock={i.code: i.safety_stock for i in rows.items if i.safety_stock > 0 and i.code not in product_codes},
         costs=costs, balance_on=balance_on, allow_backlog_past_horizon=allow_backlog_past_horizon,
         replan=None if replan is None else replan_terms(replan, periods, messages),
+        min_interval_lead=min_interval_lead,
     )
     return PlanningSnapshot(plan_input, gross, net, tuple(starts), tuple(messages), periods[0].seq)
 

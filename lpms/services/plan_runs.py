@@ -31,6 +31,7 @@ class PlanRequest:
     priority: tuple[Objective, ...] = ()
     balance_on: BalanceOn = BalanceOn.WORK_CENTERS
     allow_backlog_past_horizon: bool = False
+    min_interval_lead: int = 0  # an interval feeding another takes at least this many periods (network.divide)
 
     @property
     def mode(self) -> PlanMode:
@@ -38,8 +39,11 @@ class PlanRequest:
 
     def parameters(self) -> dict[str, Any]:
         """The request as stored with the run (JSON; keys are a stored format)."""
-        return {"costs": self.costs.as_weights(), "priority": [o.value for o in self.priority],
-                "balance_on": self.balance_on.value, "allow_backlog_past_horizon": self.allow_backlog_past_horizon}
+        out = {"costs": self.costs.as_weights(), "priority": [o.value for o in self.priority],
+               "balance_on": self.balance_on.value, "allow_backlog_past_horizon": self.allow_backlog_past_horizon}
+        if self.min_interval_lead:  # stored only when set: runs without it keep their stored form
+            out["min_interval_lead"] = self.min_interval_lead
+        return out
 
     @classmethod
     def from_parameters(cls, parameters: dict[str, Any]) -> PlanRequest:
@@ -47,9 +51,18 @@ class PlanRequest:
             return cls(costs=Costs(**parameters.get("costs", DEFAULT_COSTS.as_weights())),
                        priority=tuple(Objective(o) for o in parameters.get("priority", [])),
                        balance_on=BalanceOn(parameters.get("balance_on", BalanceOn.WORK_CENTERS.value)),
-                       allow_backlog_past_horizon=bool(parameters.get("allow_backlog_past_horizon", False)))
+                       allow_backlog_past_horizon=bool(parameters.get("allow_backlog_past_horizon", False)),
+                       min_interval_lead=min_interval_lead(parameters))
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"plan run parameters {parameters!r} are not valid: {exc}") from None
+
+
+def min_interval_lead(parameters: dict[str, Any]) -> int:
+    """A stored run's minimum interval lead time (0 when not stored); raises ValueError when bad."""
+    value = parameters.get("min_interval_lead", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"min_interval_lead {value!r} is not a whole number >= 0")
+    return value
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,8 @@ def _solve(uow: UnitOfWork, run_id: int, record: PlanRunRecord, *, options: Solv
         with uow:
             rows = uow.planning.load_rows()
         snapshot = build_plan_input(rows, request.costs, balance_on=request.balance_on.value,
-                                    allow_backlog_past_horizon=request.allow_backlog_past_horizon)
+                                    allow_backlog_past_horizon=request.allow_backlog_past_horizon,
+                                    min_interval_lead=request.min_interval_lead)
         if request.priority:
             plan = plan_priority(snapshot.plan_input, [o.value for o in request.priority], options)
         else:

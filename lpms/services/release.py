@@ -5,7 +5,8 @@
 it, ``fence_periods`` in all) that was never released, one work order per interval with
 production in that period in the approved plan: the interval's head item, the quantity (in
 whole units for items counted in pieces), the planned start (the period) and the due period
-(start + the interval's lead time), its operations (the chain's routing steps in flow order,
+(start + the interval's lead time, at least the approved run's ``min_interval_lead`` for an
+interval feeding another), its operations (the chain's routing steps in flow order,
 numbered 10, 20, 30 ...) and its kit (the interval's buffered inputs per unit). Released periods are recorded and frozen: releasing
 again creates nothing for them, whatever plan is approved later. Numbers are
 ``WO-P<period>-<n>``, ``n`` counting the period's orders in interval-code order, so the same
@@ -120,7 +121,9 @@ def release_work_orders(uow: ShopFloorUnitOfWork, *, fence_periods: int, actor: 
         output = uow.work_orders.interval_output(run_id, to_release)
         created: list[WorkOrderRecord] = []
         if output:
-            division = divide(build_graph(network_snapshot(uow.planning.load_rows())))
+            # the run's own division: its minimum interval lead decides the work orders' due periods
+            lead = uow.plan_runs.get(run_id).parameters.get("min_interval_lead", 0)
+            division = divide(build_graph(network_snapshot(uow.planning.load_rows())), int(lead or 0))
             intervals = {iv.code: iv for iv in division.intervals}
             units = uow.work_orders.units(out.head for out in output)
             counter = uow.work_orders.counts_in_periods(out.period for out in output)

@@ -280,7 +280,8 @@ def replan(uow: ShopFloorUnitOfWork, *, reason: str, policy: ReplanPolicy, optio
     snapshot: PlanningSnapshot | None = None
     try:
         snapshot = build_plan_input(rows, request.costs, balance_on=request.balance_on.value,
-                                    allow_backlog_past_horizon=request.allow_backlog_past_horizon, replan=replan_rows)
+                                    allow_backlog_past_horizon=request.allow_backlog_past_horizon, replan=replan_rows,
+                                    min_interval_lead=request.min_interval_lead)
         if request.priority:
             plan = plan_priority(snapshot.plan_input, [o.value for o in request.priority], options)
         else:

@@ -82,8 +82,9 @@ class LpmsPolicy:
     def __init__(self, plant: SimPlant, *, horizon: int = 12, static: bool = False, workdir: Path | None = None,
                  fence: int = 2, check_ledger: bool = False, solver_threads: int = 1,
                  purchase_safety_lead: int = 1, rolling_calendar: bool = True, safety_z: float = 2.0,
-                 safety_window: int = 13) -> None:
+                 safety_window: int = 13, min_interval_lead: int = 1) -> None:
         self.plant = plant
+        self.min_interval_lead = min_interval_lead
         self.horizon = horizon
         self.static = static
         self.fence = fence
@@ -356,7 +357,8 @@ class LpmsPolicy:
             return
         from lpms.services.plan_runs import PlanRequest, run_plan
 
-        run = run_plan(self.db.uow(), PlanRequest(costs=PLAN_COSTS, allow_backlog_past_horizon=True),
+        run = run_plan(self.db.uow(), PlanRequest(costs=PLAN_COSTS, allow_backlog_past_horizon=True,
+                                                       min_interval_lead=self.min_interval_lead),
                        options=self.options, actor=ACTOR, now=now)
         if run.plan is None:
             self.stats.notes.append(f"period {t + 1}: plan run {run.run_id} {run.status.value}: {run.message[:200]}")

@@ -50,6 +50,7 @@ class RunConfig:
     purchase_safety_lead: int = 1  # LPMS: purchases planned to arrive this many periods before their need
     safety_z: float = 2.0  # LPMS: safety stocks of z measured standard deviations (products: demand error; materials: use)
     safety_window: int = 13  # LPMS: periods the safety stock review measures over
+    min_interval_lead: int = 1  # LPMS: an interval feeding another takes at least this many periods (plan parameter)
 
 
 @dataclass
@@ -77,13 +78,15 @@ def expand_policies(names: Iterable[str]) -> list[str]:
 
 
 def make_policy(name: str, plant: SimPlant, horizon: int, workdir: Path | None, *, fence: int = 2,
-                purchase_safety_lead: int = 1, safety_z: float = 2.0, safety_window: int = 13) -> Policy:
+                purchase_safety_lead: int = 1, safety_z: float = 2.0, safety_window: int = 13,
+                min_interval_lead: int = 1) -> Policy:
     if name.startswith("mrp+"):
         return MrpPolicy(plant, int(name[4:]), horizon)
     from lpms.simulation.lpms_policy import LpmsPolicy
 
     return LpmsPolicy(plant, horizon=horizon, static=name == "lpms-static", workdir=workdir, fence=fence,
-                      purchase_safety_lead=purchase_safety_lead, safety_z=safety_z, safety_window=safety_window)
+                      purchase_safety_lead=purchase_safety_lead, safety_z=safety_z, safety_window=safety_window,
+                      min_interval_lead=min_interval_lead)
 
 
 def simulate(plant: SimPlant, scenario: Scenario, policy: Policy,
@@ -155,7 +158,7 @@ def run_one(config: RunConfig, plant: SimPlant | None = None, keep_world: bool =
     with tempfile.TemporaryDirectory(prefix="lpms-sim-", dir=workdir or _fast_tmp()) as tmp:
         policy = make_policy(config.policy, plant, config.horizon, Path(tmp), fence=config.fence,
                              purchase_safety_lead=config.purchase_safety_lead, safety_z=config.safety_z,
-                             safety_window=config.safety_window)
+                             safety_window=config.safety_window, min_interval_lead=config.min_interval_lead)
         world = simulate(plant, scenario, policy)
         stats = policy.close()
     m, series = measures(world, stats, config.warmup)

@@ -205,7 +205,7 @@ def test_lpms_policy_keeps_a_rolling_calendar_and_learns_the_scrap_allowance() -
     sc = make_scenario(plant, VARIABILITY["normal"], 5, 12, seed=2)
     with tempfile.TemporaryDirectory() as tmp:
         policy = LpmsPolicy(plant, workdir=Path(tmp))
-        simulate(plant, sc, policy)
+        world = simulate(plant, sc, policy)
         assert policy.db is not None
         with policy.db.uow() as uow:
             periods = uow.session.scalar(select(func.max(m.Period.seq)))
@@ -217,6 +217,12 @@ def test_lpms_policy_keeps_a_rolling_calendar_and_learns_the_scrap_allowance() -
     assert stats.services["calls_calendar_extensions"] == 4
     yields = params[-1]["replan"]["yields"]
     assert yields and all(0.5 <= y < 1 for y in yields.values())
+    # every plan keeps a period between levels (min_interval_lead 1): a work order of an interval
+    # feeding another is due a period after its start at the earliest, an end product's in its own
+    assert all(p.get("min_interval_lead") == 1 for p in params)
+    products = set(plant.products)
+    assert world.jobs and all(j.due >= j.start + 1 for j in world.jobs if j.item not in products)
+    assert any(j.due == j.start for j in world.jobs if j.item in products)
 
 
 def test_simulate_progress_bar_goes_to_stderr_and_quiet_turns_it_off(tmp_path: Path,
