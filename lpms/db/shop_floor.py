@@ -304,6 +304,8 @@ class ReportClaim:
 
     work_order: WorkOrderRecord | None  # locked until commit; None: no such work order
     report: CompletionRecord | None  # inserted; None: the key exists already, or the work order does not
+    existing: CompletionRecord | None = None  # not inserted: the report that has the key, if any
+    existing_moves: tuple[tuple[str, StockMoveKind, float], ...] = ()  # its stock moves (item, kind, quantity)
 
 
 @dataclass(frozen=True)
@@ -588,20 +590,37 @@ class ShopReports:
         if _dialect(self.session) != "postgresql":
             TransactionLocks(self.session).begin(None, timeout=lock_timeout, busy_message=busy_message)
             try:
-                wo = WorkOrders(self.session).get(work_order, lock=True)
+                found: WorkOrderRecord | None = WorkOrders(self.session).get(work_order, lock=True)
             except NotFound:
-                return ReportClaim(None, None)
-            return ReportClaim(wo, self.add_completion_if_new(
-                client_key=client_key, work_order_id=wo.id, work_order=wo.number, operation_seq=operation_seq,
-                good=good, scrap=scrap, reported_by=reported_by, reported_at=reported_at))
+                found = None
+            report = None if found is None else self.add_completion_if_new(
+                client_key=client_key, work_order_id=found.id, work_order=found.number, operation_seq=operation_seq,
+                good=good, scrap=scrap, reported_by=reported_by, reported_at=reported_at)
+            if report is not None:
+                return ReportClaim(found, report)
+            before = self.completion_by_key(client_key)
+            moves = () if before is None else tuple(
+                (mv.item, mv.kind, mv.quantity) for mv in StockLedger(self.session).moves(completion_report_id=before.id))
+            return ReportClaim(found, None, before, moves)
         from lpms.db import completion_pg
 
         head, lines, report_id = completion_pg.claim(
             self.session, lock_timeout_ms=max(int(lock_timeout * 1000), 1), lock_rows=_locks_rows(self.session),
             number=work_order, key=client_key, seq=operation_seq, good=good, scrap=scrap, reported_by=reported_by,
             reported_at=reported_at)
-        if head is None:
-            return ReportClaim(None, None)
+        wo = None if head is None else self._claimed(head, lines)
+        if report_id is not None:
+            assert wo is not None
+            return ReportClaim(wo, CompletionRecord(report_id, client_key, wo.number, operation_seq, good, scrap, None,
+                                                    reported_by, reported_at, ""))
+        row, move_rows = completion_pg.existing(self.session, client_key)
+        if row is not None:
+            row = (*row[:8], _utc(row[8]), *row[9:])
+        return ReportClaim(wo, None, None if row is None else self._completion(row),
+                           tuple((code, StockMoveKind(kind), float(q)) for code, kind, q in move_rows))
+
+    def _claimed(self, head: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> WorkOrderRecord:
+        """The claimed work order's record from the report path's rows (and its items' ids)."""
         ops = tuple(OperationRecord(int(r[1]), r[2], int(r[3]), r[4], float(r[5]), float(r[6]), float(r[7]),
                                     float(r[8])) for r in lines if r[0] == 0)
         comps = tuple(ComponentRecord(r[2], float(r[5])) for r in lines if r[0] == 1)
@@ -609,12 +628,9 @@ class ShopReports:
         self._item_ids[head[3]] = int(head[18])
         (wo_id, num, run, item, interval, start, due, qty, wo_good, wo_scrap, status, priority, version, reason, by,
          created, updated, finished, _) = head
-        wo = WorkOrderRecord(int(wo_id), num, run, item, interval, start, due, float(qty), float(wo_good),
-                             float(wo_scrap), WorkOrderStatus(status), priority, version, reason, by, _utc(created),
-                             _utc(updated), None if finished is None else _utc(finished), ops, comps)
-        report = None if report_id is None else CompletionRecord(
-            report_id, client_key, wo.number, operation_seq, good, scrap, None, reported_by, reported_at, "")
-        return ReportClaim(wo, report)
+        return WorkOrderRecord(int(wo_id), num, run, item, interval, start, due, float(qty), float(wo_good),
+                               float(wo_scrap), WorkOrderStatus(status), priority, version, reason, by, _utc(created),
+                               _utc(updated), None if finished is None else _utc(finished), ops, comps)
 
     def record_completion(self, writes: CompletionWrites) -> dict[str, float]:
         """Store an accepted report: the operation's and the order's totals (the version + 1), the

@@ -100,9 +100,12 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
         # it is refused
         wo, report = claim.work_order, claim.report
         if report is None:
-            existing = uow.reports.completion_by_key(key)
+            existing = claim.existing
             if existing is not None:
-                return _replay_or_conflict(uow, existing, work_order, operation_seq, good, scrap)
+                _check_same(uow, existing, work_order, operation_seq, good, scrap)
+                now_wo = wo if wo is not None and wo.number == existing.work_order else \
+                    uow.work_orders.get(existing.work_order)
+                return _result_of(existing, now_wo, claim.existing_moves)
             if wo is None:
                 raise NotFound(f"work order {work_order} does not exist")
             raise Conflict(f"client key {key} is being used by another report; try again")  # pragma: no cover
@@ -258,15 +261,14 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= _checks.EPS * max(1.0, abs(a), abs(b))
 
 
-def _replay_or_conflict(uow: ShopFloorUnitOfWork, existing: CompletionRecord, work_order: str, operation_seq: int,
-                        good: float, scrap: float) -> CompletionResult:
-    """The key was reported before: the original report when the payload is the same, else Conflict."""
+def _check_same(uow: ShopFloorUnitOfWork, existing: CompletionRecord, work_order: str, operation_seq: int,
+                good: float, scrap: float) -> None:
+    """The key was reported before: Conflict unless with the same payload."""
     if (existing.corrects_id is not None or existing.work_order != work_order
             or existing.operation_seq != operation_seq or not _same(existing.good, good)
             or not _same(existing.scrap, scrap)):
         raise Conflict(f"client key {existing.client_key} was used for another report "
                        f"({_describe(uow, existing)}); a new report needs a new key")
-    return _replay(uow, existing)
 
 
 def _describe(uow: ShopFloorUnitOfWork, report: CompletionRecord) -> str:
@@ -352,9 +354,17 @@ def _after(wo: WorkOrderRecord, op: OperationRecord, op_good: float, op_scrap: f
 
 def _replay(uow: ShopFloorUnitOfWork, report: CompletionRecord) -> CompletionResult:
     moves = uow.stock.moves(completion_report_id=report.id)
-    issued = tuple((mv.item, -mv.quantity + 0.0) for mv in moves if mv.kind is StockMoveKind.ISSUE)
-    output = sum(mv.quantity for mv in moves if mv.kind is StockMoveKind.OUTPUT)
-    return CompletionResult(report, uow.work_orders.get(report.work_order), issued, output, True)
+    return _result_of(report, uow.work_orders.get(report.work_order),
+                      tuple((mv.item, mv.kind, mv.quantity) for mv in moves))
+
+
+def _result_of(report: CompletionRecord, wo: WorkOrderRecord,
+               moves: Iterable[tuple[str, StockMoveKind, float]]) -> CompletionResult:
+    """A replayed report's answer: the report, its order as it is now, what it issued and output."""
+    moves = list(moves)
+    issued = tuple((item, -qty + 0.0) for item, kind, qty in moves if kind is StockMoveKind.ISSUE)
+    output = sum(qty for _, kind, qty in moves if kind is StockMoveKind.OUTPUT)
+    return CompletionResult(report, wo, issued, output, True)
 
 
 def _downtime_result(uow: ShopFloorUnitOfWork, report: DowntimeRecord, *, replayed: bool) -> DowntimeResult:
