@@ -121,6 +121,26 @@ def uptime() -> str:
         return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(pid: int | None = None, comm_prefix: str | None = None) -> float:
+    """CPU time (user + system) of one process (``pid``) or of every process whose name starts
+    with ``comm_prefix`` (Linux /proc; 0.0 where it cannot be read)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid] if pid is not None else [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    for p in pids:
+        try:
+            if comm_prefix is not None:
+                with open(f"/proc/{p}/comm") as f:
+                    if not f.read().startswith(comm_prefix):
+                        continue
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick
+
+
 def post_reports(port: int, tokens: list[str], plan: list[list[Report]]) -> dict[str, Any]:
     clients = len(plan)
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -253,7 +273,9 @@ def main(argv: list[str]) -> int:
         server = start_server(url, port, args.threads)
         try:
             before = uptime()
+            cpu0 = (cpu_seconds(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
             rep = post_reports(port, tokens, plan)
+            cpu1 = (cpu_seconds(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
             after = uptime()
         finally:
             stop_server(server)
@@ -274,6 +296,8 @@ def main(argv: list[str]) -> int:
          f"{check['doubled']} double-counted; {check['operations']:,} operations: {check['good_not_sum_of_reports']} "
          f"with good != sum of reports, {check['good_not_what_was_sent']} != what was sent",
          "0 lost or double-counted " + ("met" if ok_count else "**missed**")),
+        ("CPU per request", "server {:.2f} ms, clients {:.2f} ms, PostgreSQL {:.2f} ms".format(
+            *((b - a) * 1000 / max(rep["requests"], 1) for a, b in zip(cpu0, cpu1, strict=True))), ""),
         ("setup", f"{args.clients} clients, waitress {args.threads} threads, {len(wos):,} work orders "
          f"({args.items}-item generated plant), PostgreSQL", ""),
         ("machine load", f"{load_text}; before: `{before.split('load average:')[-1].strip()}`, after: "

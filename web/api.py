@@ -458,7 +458,7 @@ def get_work_centers() -> Any:
 
 @blp.route("/capacity", methods=["GET"])
 @roles(*ALL_ROLES)
-@blp.arguments(CapacityQuerySchema, location="query")
+@blp.arguments(CapacityQuerySchema(), location="query")
 @blp.response(200, CapacitySchema(many=True))
 @documented()
 def get_capacity(args: dict[str, Any]) -> Any:
@@ -467,7 +467,7 @@ def get_capacity(args: dict[str, Any]) -> Any:
 
 @blp.route("/capacity", methods=["PUT"])
 @roles("planner")
-@blp.arguments(CapacityPutSchema)
+@blp.arguments(CapacityPutSchema())
 @blp.response(200, CapacitySchema(many=True))
 @documented()
 def put_capacity(body: dict[str, Any]) -> Any:
@@ -487,7 +487,7 @@ def get_forecasts() -> Any:
 
 @blp.route("/forecasts", methods=["POST"])
 @roles("planner")
-@blp.arguments(ForecastSchema)
+@blp.arguments(ForecastSchema())
 @blp.response(201, ForecastSchema)
 @documented()
 def post_forecast(body: dict[str, Any]) -> Any:
@@ -505,7 +505,7 @@ def get_orders() -> Any:
 
 @blp.route("/orders", methods=["POST"])
 @roles("planner")
-@blp.arguments(OrderSchema)
+@blp.arguments(OrderSchema())
 @blp.response(201, OrderSchema)
 @documented()
 def post_order(body: dict[str, Any]) -> Any:
@@ -522,7 +522,7 @@ def get_order(number: str) -> Any:
 
 @blp.route("/orders/<number>", methods=["PATCH"])
 @roles("planner")
-@blp.arguments(OrderPatchSchema)
+@blp.arguments(OrderPatchSchema())
 @blp.response(200, OrderSchema)
 @documented()
 def patch_order(body: dict[str, Any], number: str) -> Any:
@@ -552,7 +552,7 @@ def get_plan_runs() -> Any:
 
 @blp.route("/plan-runs", methods=["POST"])
 @roles("planner")
-@blp.arguments(PlanRunRequestSchema)
+@blp.arguments(PlanRunRequestSchema())
 @blp.response(202, PlanRunSchema)
 @documented()
 def post_plan_run(body: dict[str, Any]) -> Any:
@@ -565,7 +565,7 @@ def post_plan_run(body: dict[str, Any]) -> Any:
 
 @blp.route("/plan-runs/compare", methods=["GET"])
 @roles("planner", "manager")
-@blp.arguments(CompareQuerySchema, location="query")
+@blp.arguments(CompareQuerySchema(), location="query")
 @blp.response(200, CompareSchema)
 @documented()
 def compare_runs(args: dict[str, Any]) -> Any:
@@ -591,7 +591,7 @@ def approve_run(run_id: int) -> Any:
 
 @blp.route("/releases", methods=["POST"])
 @roles("planner")
-@blp.arguments(ReleaseRequestSchema)
+@blp.arguments(ReleaseRequestSchema())
 @blp.response(201, ReleaseSchema)
 @documented()
 def post_release(body: dict[str, Any]) -> Any:
@@ -607,7 +607,7 @@ def post_release(body: dict[str, Any]) -> Any:
 
 @blp.route("/work-orders", methods=["GET"])
 @roles(*ALL_ROLES)
-@blp.arguments(WorkOrderQuerySchema, location="query")
+@blp.arguments(WorkOrderQuerySchema(), location="query")
 @blp.response(200, WorkOrderSchema(many=True))
 @documented()
 def get_work_orders(args: dict[str, Any]) -> Any:
@@ -643,7 +643,7 @@ def _actor() -> str:
 
 @blp.route("/reports/completions", methods=["POST"])
 @roles("supervisor")
-@blp.arguments(CompletionRequestSchema)
+@blp.arguments(CompletionRequestSchema())
 @blp.response(201, CompletionSchema, description="recorded")
 @blp.alt_response(200, schema=CompletionSchema, description="the same key was reported before: the original report",
                   success=True)
@@ -663,7 +663,7 @@ def post_completion(body: dict[str, Any]) -> Any:
 
 @blp.route("/reports/downtime", methods=["POST"])
 @roles("supervisor")
-@blp.arguments(DowntimeRequestSchema)
+@blp.arguments(DowntimeRequestSchema())
 @blp.response(201, DowntimeSchema, description="recorded")
 @blp.alt_response(200, schema=DowntimeSchema, description="the same key was reported before: the original report",
                   success=True)
@@ -681,7 +681,7 @@ def post_downtime(body: dict[str, Any]) -> Any:
 
 @blp.route("/stock-moves", methods=["GET"])
 @roles("planner", "manager", "supervisor")
-@blp.arguments(StockMoveQuerySchema, location="query")
+@blp.arguments(StockMoveQuerySchema(), location="query")
 @blp.response(200, StockMoveSchema(many=True))
 @documented()
 def get_stock_moves(args: dict[str, Any]) -> Any:
@@ -693,7 +693,7 @@ def get_stock_moves(args: dict[str, Any]) -> Any:
 
 @blp.route("/stock-moves", methods=["POST"])
 @roles("planner")
-@blp.arguments(StockMoveRequestSchema)
+@blp.arguments(StockMoveRequestSchema())
 @blp.response(201, StockPostSchema)
 @documented()
 def post_stock_move(body: dict[str, Any]) -> Any:
@@ -732,7 +732,7 @@ def get_progress() -> Any:
 
 @blp.route("/measures/kit", methods=["GET"])
 @roles("planner", "manager", "supervisor")
-@blp.arguments(KitQuerySchema, location="query")
+@blp.arguments(KitQuerySchema(), location="query")
 @blp.response(200, MeasureSchema)
 @documented()
 def get_kit(args: dict[str, Any]) -> Any:

@@ -35,7 +35,9 @@ from psycopg.types.json import Json
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %(ms)s, true)"
+# the lock timeout, and whether the key was reported before (a resend is answered without locks)
+_START = ("SELECT set_config('lock_timeout', %(ms)s, true), "
+          "(SELECT id FROM completion_reports WHERE client_key = %(key)s)")
 
 _HEAD = """
 SELECT w.id, w.number, w.plan_run_id, i.code, w.interval_code, w.start_period_seq, w.due_period_seq,
@@ -64,16 +66,15 @@ FROM work_orders w WHERE w.number = %(number)s
 ON CONFLICT (client_key) DO NOTHING
 RETURNING id"""
 
+# the report with the key, once per stock move it made (item code, kind, quantity; NULLs: none)
 _BY_KEY = """
 SELECT r.id, r.client_key, w.number, r.operation_seq, r.good_qty, r.scrap_qty, r.corrects_id, r.reported_by,
-       r.reported_at, r.note, c.client_key
+       r.reported_at, r.note, c.client_key, i.code, v.kind, v.quantity
 FROM completion_reports r JOIN work_orders w ON w.id = r.work_order_id
 LEFT JOIN completion_reports c ON c.id = r.corrects_id
-WHERE r.client_key = %(key)s"""
-
-_MOVES_BY_KEY = """
-SELECT i.code, v.kind, v.quantity FROM stock_moves v JOIN items i ON i.id = v.item_id
-WHERE v.completion_report_id = (SELECT id FROM completion_reports WHERE client_key = %(key)s)
+LEFT JOIN stock_moves v ON v.completion_report_id = r.id
+LEFT JOIN items i ON i.id = v.item_id
+WHERE r.client_key = %(key)s
 ORDER BY v.id"""
 
 _WRITE = """
@@ -122,29 +123,31 @@ def _driver_errors(sql: str) -> Iterator[None]:
 
 def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: str, key: str, seq: int,
           good: float, scrap: float, reported_by: str, reported_at: dt.datetime
-          ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int | None]:
-    """The first statements: (the work order's head row or None, its lines, the new report's id or None)."""
+          ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int | None, list[tuple[Any, ...]]]:
+    """The report's first statements: (the work order's head row or None, its lines, the new
+    report's id or None, the rows of the report that had the key (``_BY_KEY``; empty: none)).
+
+    A key reported before is answered from its report, with the work order read without a lock
+    (nothing is written); else the order is locked and the report inserted unless a send of the
+    same key committed while this one waited for the lock."""
     cur = driver_connection(session).cursor()
     params = {"ms": str(lock_timeout_ms), "number": number, "key": key, "seq": seq, "good": good, "scrap": scrap,
               "by": reported_by, "at": reported_at}
     with _driver_errors(_HEAD):
-        cur.execute(_LOCK_TIMEOUT, params)
-        head_row = cur.execute(_HEAD.format(lock=" FOR NO KEY UPDATE OF w" if lock_rows else ""), params).fetchone()
+        start = cur.execute(_START, params).fetchone()
+        replay = start is not None and start[1] is not None
+        before = cur.execute(_BY_KEY, params).fetchall() if replay else []
+        lock = " FOR NO KEY UPDATE OF w" if lock_rows and not replay else ""
+        head_row = cur.execute(_HEAD.format(lock=lock), params).fetchone()
+        line_rows = [] if head_row is None else cur.execute(_LINES, params).fetchall()
+        if replay:
+            return head_row, line_rows, None, before
         if head_row is None:
-            return None, [], None
-        line_rows = cur.execute(_LINES, params).fetchall()
+            return None, [], None, cur.execute(_BY_KEY, params).fetchall()
         inserted = cur.execute(_INSERT_REPORT, params).fetchone()
-    return head_row, line_rows, None if inserted is None else int(inserted[0])
-
-
-def existing(session: Session, key: str) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
-    """The report with the key (or None) and its stock moves (item code, kind, quantity), in one
-    round trip: what a resent report answers with."""
-    cur = driver_connection(session).cursor()
-    with _driver_errors(_BY_KEY):
-        row = cur.execute(_BY_KEY, {"key": key}).fetchone()
-        move_rows = [] if row is None else cur.execute(_MOVES_BY_KEY, {"key": key}).fetchall()
-    return row, move_rows
+        if inserted is None:
+            return head_row, line_rows, None, cur.execute(_BY_KEY, params).fetchall()
+    return head_row, line_rows, int(inserted[0]), []
 
 
 def record(session: Session, *, lock_rows: bool, wo_id: int, seq: int, op_good: float, op_scrap: float,

@@ -589,22 +589,23 @@ class ShopReports:
         PostgreSQL: one round trip (``lpms.db.completion_pg``). Raises Busy."""
         if _dialect(self.session) != "postgresql":
             TransactionLocks(self.session).begin(None, timeout=lock_timeout, busy_message=busy_message)
+            before = self.completion_by_key(client_key)
             try:
-                found: WorkOrderRecord | None = WorkOrders(self.session).get(work_order, lock=True)
+                found: WorkOrderRecord | None = WorkOrders(self.session).get(work_order, lock=before is None)
             except NotFound:
                 found = None
-            report = None if found is None else self.add_completion_if_new(
+            report = None if found is None or before is not None else self.add_completion_if_new(
                 client_key=client_key, work_order_id=found.id, work_order=found.number, operation_seq=operation_seq,
                 good=good, scrap=scrap, reported_by=reported_by, reported_at=reported_at)
             if report is not None:
                 return ReportClaim(found, report)
-            before = self.completion_by_key(client_key)
+            before = before or self.completion_by_key(client_key)
             moves = () if before is None else tuple(
                 (mv.item, mv.kind, mv.quantity) for mv in StockLedger(self.session).moves(completion_report_id=before.id))
             return ReportClaim(found, None, before, moves)
         from lpms.db import completion_pg
 
-        head, lines, report_id = completion_pg.claim(
+        head, lines, report_id, keyed = completion_pg.claim(
             self.session, lock_timeout_ms=max(int(lock_timeout * 1000), 1), lock_rows=_locks_rows(self.session),
             number=work_order, key=client_key, seq=operation_seq, good=good, scrap=scrap, reported_by=reported_by,
             reported_at=reported_at)
@@ -613,11 +614,12 @@ class ShopReports:
             assert wo is not None
             return ReportClaim(wo, CompletionRecord(report_id, client_key, wo.number, operation_seq, good, scrap, None,
                                                     reported_by, reported_at, ""))
-        row, move_rows = completion_pg.existing(self.session, client_key)
-        if row is not None:
-            row = (*row[:8], _utc(row[8]), *row[9:])
-        return ReportClaim(wo, None, None if row is None else self._completion(row),
-                           tuple((code, StockMoveKind(kind), float(q)) for code, kind, q in move_rows))
+        if not keyed:
+            return ReportClaim(wo, None)
+        first = keyed[0]
+        existing = self._completion((*first[:8], _utc(first[8]), *first[9:11]))
+        return ReportClaim(wo, None, existing, tuple((code, StockMoveKind(kind), float(q))
+                                                     for *_, code, kind, q in keyed if code is not None))
 
     def _claimed(self, head: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> WorkOrderRecord:
         """The claimed work order's record from the report path's rows (and its items' ids)."""
