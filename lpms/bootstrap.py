@@ -58,8 +58,11 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def open_database(settings: Settings, *, create: bool = False, require_head: bool = True) -> Database:
-    """Open the database named by the settings.
+def open_database(settings: Settings, *, create: bool = False, require_head: bool = True,
+                  connections: int | None = None) -> Database:
+    """Open the database named by the settings; ``connections``: how many connections the pool
+    keeps open (default 5: one per thread of a server that runs that many, so that the threads do
+    not open and close a connection per request).
 
     Raises DatabaseMissing when a SQLite file does not exist and ``create`` is false,
     DatabaseUnavailable when the server cannot be reached or the schema is not at head.
@@ -69,7 +72,8 @@ def open_database(settings: Settings, *, create: bool = False, require_head: boo
     if path is not None and not create and not path.is_file():
         raise DatabaseMissing(f"no database at {path}: run 'lpms demo' (demo data) or 'lpms db upgrade' "
                               f"(empty database) to create one, or set database_url")
-    engine = make_engine(url)
+    engine = make_engine(url) if connections is None else \
+        make_engine(url, pool_size=connections, max_overflow=max(connections // 2, 2))
     database = Database(url, engine, session_factory(engine))
     try:
         with engine.connect():

@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web import create_app
 
     settings = serving_settings(settings_of(args), demo=args.demo)
-    database = open_database(settings)
+    database = open_database(settings, connections=args.threads)  # a connection per server thread
     app = create_app(settings, database=database)
     url = f"http://{args.host}:{args.port}"
     jobs = None
