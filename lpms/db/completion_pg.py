@@ -7,13 +7,19 @@ statements cost more Python time than PostgreSQL time; here they go straight to 
 connection the session holds (same transaction, one cursor, statements prepared by psycopg
 after their fifth use):
 
-1. lock timeout; the work order's row locked (``FOR NO KEY UPDATE``); its operations and
-   components, read by a statement that starts once the row lock is held (READ COMMITTED: it
-   sees every report committed before); the report inserted unless its key exists;
-2. the operation's and the order's new totals, the audit row and the stock moves in one
-   statement (data-modifying CTEs); then the component items locked in id order and their
-   on-hand read after the lock;
+1. the lock timeout and whether the key was reported before (a resend: that report and its
+   moves, and the work order read without a lock; nothing is written); else the work order's
+   row locked (``FOR NO KEY UPDATE``), then its operations and components, read by a statement
+   that starts once the row lock is held (READ COMMITTED: it sees every report committed
+   before);
+2. (the service checks its rules) the report, the operation's and the order's new totals, the
+   audit row and the stock moves in one statement (data-modifying CTEs; nothing is written when
+   a send of the same key committed meanwhile); then the component items locked in id order and
+   their on-hand read after the lock;
 3. the commit (the unit of work's).
+
+Seven statements and BEGIN/COMMIT for a report that issues components, five for one that does
+not, four for a resend.
 
 (psycopg's pipeline mode, which sends such statements without waiting for each answer, was
 measured slower here: on a local server its bookkeeping costs more CPU than the round trips it
@@ -58,14 +64,6 @@ FROM work_order_components k JOIN items i ON i.id = k.item_id
 WHERE k.work_order_id = (SELECT id FROM work_orders WHERE number = %(number)s)
 ORDER BY 1, 2, 11"""
 
-_INSERT_REPORT = """
-INSERT INTO completion_reports (client_key, work_order_id, operation_seq, good_qty, scrap_qty, corrects_id,
-                                reported_by, reported_at, note)
-SELECT %(key)s, w.id, %(seq)s, %(good)s, %(scrap)s, NULL, %(by)s, %(at)s, ''
-FROM work_orders w WHERE w.number = %(number)s
-ON CONFLICT (client_key) DO NOTHING
-RETURNING id"""
-
 # the report with the key, once per stock move it made (item code, kind, quantity; NULLs: none)
 _BY_KEY = """
 SELECT r.id, r.client_key, w.number, r.operation_seq, r.good_qty, r.scrap_qty, r.corrects_id, r.reported_by,
@@ -77,25 +75,33 @@ LEFT JOIN items i ON i.id = v.item_id
 WHERE r.client_key = %(key)s
 ORDER BY v.id"""
 
+# the report (unless its key was taken meanwhile: then nothing else is written either), the
+# operation's and the order's totals, the audit row and the stock moves, in one statement
 _WRITE = """
-WITH op AS (
+WITH rep AS (
+    INSERT INTO completion_reports (client_key, work_order_id, operation_seq, good_qty, scrap_qty, corrects_id,
+                                    reported_by, reported_at, note)
+    VALUES (%(key)s, %(wo_id)s, %(seq)s, %(report_good)s, %(report_scrap)s, NULL, %(by)s, %(at)s, '')
+    ON CONFLICT (client_key) DO NOTHING
+    RETURNING id),
+op AS (
     UPDATE work_order_operations SET good_qty = %(op_good)s, scrap_qty = %(op_scrap)s
-    WHERE work_order_id = %(wo_id)s AND seq = %(seq)s RETURNING 1),
+    WHERE work_order_id = %(wo_id)s AND seq = %(seq)s AND EXISTS (SELECT 1 FROM rep) RETURNING 1),
 wo AS (
     UPDATE work_orders SET good_qty = %(good)s, scrap_qty = %(scrap)s, status = %(status)s,
         finished_at = %(finished)s, version = version + 1, updated_at = %(now)s
-    WHERE id = %(wo_id)s RETURNING 1),
+    WHERE id = %(wo_id)s AND EXISTS (SELECT 1 FROM rep) RETURNING 1),
 audit AS (
     INSERT INTO audit_log (at, actor, action, entity, entity_key, detail)
-    VALUES (%(now)s, %(actor)s, %(action)s, %(entity)s, %(entity_key)s, %(detail)s) RETURNING 1),
+    SELECT %(now)s, %(actor)s, %(action)s, %(entity)s, %(key)s, %(detail)s FROM rep RETURNING 1),
 moves AS (
     INSERT INTO stock_moves (item_id, kind, quantity, work_order_id, completion_report_id, customer_order_id,
                              reference, reason, posted_by, posted_at)
-    SELECT m.item_id, m.kind, m.quantity, %(wo_id)s, %(report_id)s, NULL, '', '', %(actor)s, %(now)s
+    SELECT m.item_id, m.kind, m.quantity, %(wo_id)s, rep.id, NULL, '', '', %(actor)s, %(now)s
     FROM unnest(%(move_items)s::integer[], %(move_kinds)s::varchar[], %(move_qty)s::float8[])
-         AS m(item_id, kind, quantity)
+         AS m(item_id, kind, quantity) CROSS JOIN rep
     RETURNING 1)
-SELECT (SELECT count(*) FROM op), (SELECT count(*) FROM wo), (SELECT count(*) FROM audit),
+SELECT (SELECT id FROM rep), (SELECT count(*) FROM op), (SELECT count(*) FROM wo), (SELECT count(*) FROM audit),
        (SELECT count(*) FROM moves)"""
 
 _LOCK_ITEMS = "SELECT id FROM items WHERE id = ANY(%(ids)s::integer[]) ORDER BY id{lock}"
@@ -121,18 +127,15 @@ def _driver_errors(sql: str) -> Iterator[None]:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
-def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: str, key: str, seq: int,
-          good: float, scrap: float, reported_by: str, reported_at: dt.datetime
-          ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], int | None, list[tuple[Any, ...]]]:
-    """The report's first statements: (the work order's head row or None, its lines, the new
-    report's id or None, the rows of the report that had the key (``_BY_KEY``; empty: none)).
+def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: str, key: str
+          ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The report's first statements: (the work order's head row or None, its lines, the rows of
+    the report that had the key (``_BY_KEY``; empty: none)).
 
     A key reported before is answered from its report, with the work order read without a lock
-    (nothing is written); else the order is locked and the report inserted unless a send of the
-    same key committed while this one waited for the lock."""
+    (nothing is written); else the order is locked (the report is inserted by ``record``)."""
     cur = driver_connection(session).cursor()
-    params = {"ms": str(lock_timeout_ms), "number": number, "key": key, "seq": seq, "good": good, "scrap": scrap,
-              "by": reported_by, "at": reported_at}
+    params = {"ms": str(lock_timeout_ms), "number": number, "key": key}
     with _driver_errors(_HEAD):
         start = cur.execute(_START, params).fetchone()
         replay = start is not None and start[1] is not None
@@ -140,36 +143,33 @@ def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: st
         lock = " FOR NO KEY UPDATE OF w" if lock_rows and not replay else ""
         head_row = cur.execute(_HEAD.format(lock=lock), params).fetchone()
         line_rows = [] if head_row is None else cur.execute(_LINES, params).fetchall()
-        if replay:
-            return head_row, line_rows, None, before
-        if head_row is None:
-            return None, [], None, cur.execute(_BY_KEY, params).fetchall()
-        inserted = cur.execute(_INSERT_REPORT, params).fetchone()
-        if inserted is None:
-            return head_row, line_rows, None, cur.execute(_BY_KEY, params).fetchall()
-    return head_row, line_rows, int(inserted[0]), []
+    return head_row, line_rows, before
 
 
-def record(session: Session, *, lock_rows: bool, wo_id: int, seq: int, op_good: float, op_scrap: float,
+def record(session: Session, *, lock_rows: bool, key: str, wo_id: int, seq: int, report_good: float,
+           report_scrap: float, reported_by: str, reported_at: dt.datetime, op_good: float, op_scrap: float,
            good: float, scrap: float, status: str, finished: dt.datetime | None, now: dt.datetime, actor: str,
-           action: str, entity: str, entity_key: str, detail: Mapping[str, Any], report_id: int,
-           moves: Sequence[tuple[int, str, float]], take: Sequence[int]) -> tuple[tuple[int, ...], dict[int, float]]:
-    """The writes, in one statement; then the ``take`` items locked (id order) and their on-hand
-    read after the lock (this report's moves included). Returns (rows changed per write: the
-    operation, the order, the audit row, the moves; on-hand per item id)."""
+           action: str, entity: str, detail: Mapping[str, Any], moves: Sequence[tuple[int, str, float]],
+           take: Sequence[int]) -> tuple[int | None, tuple[int, ...], dict[int, float]]:
+    """The report and its writes (``_WRITE``); then the ``take`` items locked (id order) and their
+    on-hand read after the lock (this report's moves included). Returns (the report's id, None
+    when its key was taken meanwhile and nothing was written; rows changed: the operation, the
+    order, the audit row, the moves; on-hand per item id)."""
     cur = driver_connection(session).cursor()
-    params = {"wo_id": wo_id, "seq": seq, "op_good": op_good, "op_scrap": op_scrap, "good": good, "scrap": scrap,
-              "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
-              "entity": entity, "entity_key": entity_key, "detail": Json(dict(detail)), "report_id": report_id,
-              "move_items": [m[0] for m in moves], "move_kinds": [m[1] for m in moves],
-              "move_qty": [m[2] for m in moves], "ids": sorted(set(take))}
+    params = {"key": key, "wo_id": wo_id, "seq": seq, "report_good": report_good, "report_scrap": report_scrap,
+              "by": reported_by, "at": reported_at, "op_good": op_good, "op_scrap": op_scrap, "good": good,
+              "scrap": scrap, "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
+              "entity": entity, "detail": Json(dict(detail)), "move_items": [m[0] for m in moves],
+              "move_kinds": [m[1] for m in moves], "move_qty": [m[2] for m in moves], "ids": sorted(set(take))}
     with _driver_errors(_WRITE):
-        counts = cur.execute(_WRITE, params).fetchone()
+        written = cur.execute(_WRITE, params).fetchone()
+        assert written is not None
+        if written[0] is None:
+            return None, (), {}
         levels: list[tuple[Any, ...]] = []
         if take:
             cur.execute(_LOCK_ITEMS.format(lock=" FOR NO KEY UPDATE" if lock_rows else ""), params)
             levels = cur.execute(_ON_HAND, params).fetchall()
-    assert counts is not None
-    return (tuple(int(c) for c in counts),
+    return (int(written[0]), tuple(int(c) for c in written[1:]),
             {int(item_id): round(float(start or 0.0) + float(moved or 0.0), 9) + 0.0
              for item_id, start, moved in levels})

@@ -302,9 +302,8 @@ class StockLevel:
 class ReportClaim:
     """The start of a completion report (``ShopReports.claim_completion``)."""
 
-    work_order: WorkOrderRecord | None  # locked until commit; None: no such work order
-    report: CompletionRecord | None  # inserted; None: the key exists already, or the work order does not
-    existing: CompletionRecord | None = None  # not inserted: the report that has the key, if any
+    work_order: WorkOrderRecord | None  # None: no such work order; locked until commit unless ``existing``
+    existing: CompletionRecord | None = None  # the report that has the key already (a resend), if any
     existing_moves: tuple[tuple[str, StockMoveKind, float], ...] = ()  # its stock moves (item, kind, quantity)
 
 
@@ -313,7 +312,12 @@ class CompletionWrites:
     """What an accepted completion report changes (``ShopReports.record_completion``)."""
 
     work_order: WorkOrderRecord  # as claimed (before the report)
-    report: CompletionRecord
+    client_key: str  # the report
+    operation_seq: int
+    report_good: float
+    report_scrap: float
+    reported_by: str
+    reported_at: dt.datetime
     op_good: float  # the operation's new totals
     op_scrap: float
     good: float  # the order's new totals, status and finish time
@@ -325,6 +329,12 @@ class CompletionWrites:
     actor: str
     now: dt.datetime
     audit_detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordedCompletion:
+    report: CompletionRecord
+    on_hand: dict[str, float]  # of the ``take`` items before the report's moves, read under their locks
 
 
 # --- locks --------------------------------------------------------------------------------
@@ -580,13 +590,12 @@ class ShopReports:
         self.session = session
         self._item_ids: dict[str, int] = {}  # the claimed work order's items (PostgreSQL path)
 
-    def claim_completion(self, *, client_key: str, work_order: str, operation_seq: int, good: float, scrap: float,
-                         reported_by: str, reported_at: dt.datetime, lock_timeout: float,
+    def claim_completion(self, *, client_key: str, work_order: str, lock_timeout: float,
                          busy_message: str) -> ReportClaim:
         """The first statements of a completion report's transaction: the write lock or lock
-        timeout (``TransactionLocks.begin``), the work order locked until commit and read, and the
-        report inserted unless a report with its key exists (``add_completion_if_new``).
-        PostgreSQL: one round trip (``lpms.db.completion_pg``). Raises Busy."""
+        timeout (``TransactionLocks.begin``); the report that has the key already, if any (then
+        the work order is read without a lock); else the work order locked until commit and read.
+        PostgreSQL: ``lpms.db.completion_pg``. Raises Busy."""
         if _dialect(self.session) != "postgresql":
             TransactionLocks(self.session).begin(None, timeout=lock_timeout, busy_message=busy_message)
             before = self.completion_by_key(client_key)
@@ -594,32 +603,21 @@ class ShopReports:
                 found: WorkOrderRecord | None = WorkOrders(self.session).get(work_order, lock=before is None)
             except NotFound:
                 found = None
-            report = None if found is None or before is not None else self.add_completion_if_new(
-                client_key=client_key, work_order_id=found.id, work_order=found.number, operation_seq=operation_seq,
-                good=good, scrap=scrap, reported_by=reported_by, reported_at=reported_at)
-            if report is not None:
-                return ReportClaim(found, report)
-            before = before or self.completion_by_key(client_key)
             moves = () if before is None else tuple(
                 (mv.item, mv.kind, mv.quantity) for mv in StockLedger(self.session).moves(completion_report_id=before.id))
-            return ReportClaim(found, None, before, moves)
+            return ReportClaim(found, before, moves)
         from lpms.db import completion_pg
 
-        head, lines, report_id, keyed = completion_pg.claim(
+        head, lines, keyed = completion_pg.claim(
             self.session, lock_timeout_ms=max(int(lock_timeout * 1000), 1), lock_rows=_locks_rows(self.session),
-            number=work_order, key=client_key, seq=operation_seq, good=good, scrap=scrap, reported_by=reported_by,
-            reported_at=reported_at)
+            number=work_order, key=client_key)
         wo = None if head is None else self._claimed(head, lines)
-        if report_id is not None:
-            assert wo is not None
-            return ReportClaim(wo, CompletionRecord(report_id, client_key, wo.number, operation_seq, good, scrap, None,
-                                                    reported_by, reported_at, ""))
         if not keyed:
-            return ReportClaim(wo, None)
+            return ReportClaim(wo)
         first = keyed[0]
         existing = self._completion((*first[:8], _utc(first[8]), *first[9:11]))
-        return ReportClaim(wo, None, existing, tuple((code, StockMoveKind(kind), float(q))
-                                                     for *_, code, kind, q in keyed if code is not None))
+        return ReportClaim(wo, existing, tuple((code, StockMoveKind(kind), float(q))
+                                               for *_, code, kind, q in keyed if code is not None))
 
     def _claimed(self, head: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> WorkOrderRecord:
         """The claimed work order's record from the report path's rows (and its items' ids)."""
@@ -634,45 +632,57 @@ class ShopReports:
                                float(wo_scrap), WorkOrderStatus(status), priority, version, reason, by, _utc(created),
                                _utc(updated), None if finished is None else _utc(finished), ops, comps)
 
-    def record_completion(self, writes: CompletionWrites) -> dict[str, float]:
-        """Store an accepted report: the operation's and the order's totals (the version + 1), the
-        audit row and the stock moves; lock the ``take`` items (id order, until commit) and return
-        their on-hand before the report's moves, read once the locks are held. PostgreSQL: one
-        round trip."""
+    def record_completion(self, writes: CompletionWrites) -> RecordedCompletion | None:
+        """Store an accepted report unless a report with its key exists (a send of the same key
+        committed meanwhile: None, nothing written): the report, the operation's and the order's
+        totals (the version + 1), the audit row and the stock moves; lock the ``take`` items (id
+        order, until commit) and read their on-hand once the locks are held. PostgreSQL: one
+        statement for the writes."""
         w = writes
         wo, detail = w.work_order, w.audit_detail
         if _dialect(self.session) != "postgresql":
+            report = self.add_completion_if_new(
+                client_key=w.client_key, work_order_id=wo.id, work_order=wo.number, operation_seq=w.operation_seq,
+                good=w.report_good, scrap=w.report_scrap, reported_by=w.reported_by, reported_at=w.reported_at)
+            if report is None:
+                return None
             works = WorkOrders(self.session)
-            works.set_operation(wo.id, w.report.operation_seq, good=w.op_good, scrap=w.op_scrap)
+            works.set_operation(wo.id, w.operation_seq, good=w.op_good, scrap=w.op_scrap)
             works.update(wo.id, now=w.now, good_qty=w.good, scrap_qty=w.scrap, status=w.status,
                          finished_at=w.finished_at)
             from lpms.db.repositories import AuditLog
 
             AuditLog(self.session).add(actor=w.actor, action="report", entity="completion_report",
-                                       entity_key=w.report.client_key, at=w.now, detail=detail)
+                                       entity_key=w.client_key, at=w.now, detail=detail)
             ledger = StockLedger(self.session)
             on_hand = ledger.lock_on_hand(w.take)
-            ledger.add_moves(list(w.moves), work_order_id=wo.id, completion_report_id=w.report.id,
+            ledger.add_moves(list(w.moves), work_order_id=wo.id, completion_report_id=report.id,
                              posted_by=w.actor, posted_at=w.now)
-            return on_hand
+            return RecordedCompletion(report, on_hand)
         from lpms.db import completion_pg
 
         codes = {item for item, _, _ in w.moves} | set(w.take)
         if not codes <= self._item_ids.keys():
             self._item_ids.update(StockLedger(self.session).item_ids(codes - self._item_ids.keys()))
         ids = self._item_ids
-        counts, after = completion_pg.record(
-            self.session, lock_rows=_locks_rows(self.session), wo_id=wo.id, seq=w.report.operation_seq,
-            op_good=w.op_good, op_scrap=w.op_scrap, good=w.good, scrap=w.scrap, status=w.status.value,
-            finished=w.finished_at, now=w.now, actor=w.actor, action="report", entity="completion_report",
-            entity_key=w.report.client_key, detail=detail, report_id=w.report.id,
+        report_id, counts, after = completion_pg.record(
+            self.session, lock_rows=_locks_rows(self.session), key=w.client_key, wo_id=wo.id, seq=w.operation_seq,
+            report_good=w.report_good, report_scrap=w.report_scrap, reported_by=w.reported_by,
+            reported_at=w.reported_at, op_good=w.op_good, op_scrap=w.op_scrap, good=w.good, scrap=w.scrap,
+            status=w.status.value, finished=w.finished_at, now=w.now, actor=w.actor, action="report",
+            entity="completion_report", detail=detail,
             moves=[(ids[item], kind.value, qty) for item, kind, qty in w.moves], take=[ids[c] for c in w.take])
+        if report_id is None:
+            return None
         if counts[:2] != (1, 1):
-            raise NotFound(f"work order {wo.number} or its operation {w.report.operation_seq} does not exist")
+            raise NotFound(f"work order {wo.number} or its operation {w.operation_seq} does not exist")
         moved: dict[str, float] = {}
         for item, _, qty in w.moves:
             moved[item] = moved.get(item, 0.0) + qty
-        return {c: round(after.get(ids[c], 0.0) - moved.get(c, 0.0), 9) + 0.0 for c in w.take}
+        report = CompletionRecord(report_id, w.client_key, wo.number, w.operation_seq, w.report_good, w.report_scrap,
+                                  None, w.reported_by, w.reported_at, "")
+        return RecordedCompletion(report, {c: round(after.get(ids[c], 0.0) - moved.get(c, 0.0), 9) + 0.0
+                                           for c in w.take})
 
     @staticmethod
     def _completion(row: Any) -> CompletionRecord:

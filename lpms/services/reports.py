@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from lpms.db.shop_floor import CompletionRecord, CompletionWrites, DowntimeRecord, OperationRecord, WorkOrderRecord
 from lpms.domain.enums import StockMoveKind, WorkOrderStatus
-from lpms.domain.errors import Conflict, InvalidInput, NotFound, StockShortage
+from lpms.domain.errors import Conflict, InvalidInput, LpmsError, NotFound, StockShortage
 from lpms.domain.plant_time import current_period, plant_date
 from lpms.domain.transitions import WORK_ORDER_TRANSITIONS, check_transition
 from lpms.services import _checks
@@ -91,59 +91,45 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
         raise InvalidInput(f"over-completion tolerance {tolerance!r} is not a fraction between 0 and 1")
     by = _checks.text(reported_by or actor, "reported by", max_len=64, required=True)
     with uow:
-        claim = uow.reports.claim_completion(client_key=key, work_order=work_order, operation_seq=operation_seq,
-                                             good=good, scrap=scrap, reported_by=by, reported_at=now,
-                                             lock_timeout=lock_timeout, busy_message=BUSY_MESSAGE)
-        # the key is claimed by the insert itself (ON CONFLICT DO NOTHING) after the work order's
-        # row lock: a send of the same key that committed while this one waited wins, and this
-        # one replays it; the report is checked below and rolled back with everything else when
-        # it is refused
-        wo, report = claim.work_order, claim.report
-        if report is None:
-            existing = claim.existing
-            if existing is not None:
-                _check_same(uow, existing, work_order, operation_seq, good, scrap)
-                now_wo = wo if wo is not None and wo.number == existing.work_order else \
-                    uow.work_orders.get(existing.work_order)
-                return _result_of(existing, now_wo, claim.existing_moves)
-            if wo is None:
-                raise NotFound(f"work order {work_order} does not exist")
-            raise Conflict(f"client key {key} is being used by another report; try again")  # pragma: no cover
-        assert wo is not None  # a report was inserted for it
-        if wo.status not in REPORTABLE:
-            raise Conflict(f"work order {work_order} is {wo.status.value}: it takes no more reports")
-        ops = list(wo.operations)
-        k = _operation_index(wo, operation_seq)
-        op = ops[k]
-        op_good, op_scrap = _r(op.good + good), _r(op.scrap + scrap)
-        if k > 0 and not close_to_or_below(op_good + op_scrap, ops[k - 1].good):
-            pred = ops[k - 1]
-            raise InvalidInput(
-                f"work order {work_order} operation {operation_seq} would have processed {fmt(op_good + op_scrap)} "
-                f"units (good + scrap), more than operation {pred.seq} delivered ({fmt(pred.good)} good); report the "
-                f"earlier operation first")
-        limit = wo.quantity * (1 + tolerance)
-        if good > 0 and not close_to_or_below(op_good, limit):
-            allowed = f"{fmt(limit)} with the over-completion tolerance of {tolerance:.4g}" if tolerance else \
-                "no over-completion tolerance is set"
-            raise InvalidInput(
-                f"over-completion: work order {work_order} operation {operation_seq} would have {fmt(op_good)} good "
-                f"units, the order is for {fmt(wo.quantity)} ({allowed}); {fmt(max(limit - op.good, 0))} more can be "
-                f"reported")
+        claim = uow.reports.claim_completion(client_key=key, work_order=work_order, lock_timeout=lock_timeout,
+                                             busy_message=BUSY_MESSAGE)
+        wo = claim.work_order
+        if claim.existing is not None:  # a resend: the original report (or Conflict)
+            return _replay_or_conflict(uow, claim.existing, claim.existing_moves, wo, work_order, operation_seq,
+                                       good, scrap)
+        if wo is None:
+            raise NotFound(f"work order {work_order} does not exist")
+        try:
+            k, op_good, op_scrap = _check_report(wo, work_order, operation_seq, good, scrap, tolerance)
+        except LpmsError:
+            # a send of the same key may have committed while this one waited for the work order
+            # (it then counts in the totals this one was checked against): answer as a resend
+            raced = uow.reports.completion_by_key(key)
+            if raced is None:
+                raise
+            return _replay_or_conflict(uow, raced, None, wo, work_order, operation_seq, good, scrap)
+        ops, op = wo.operations, wo.operations[k]
         issues = [(c.item, _r((good + scrap) * c.qty_per)) for c in wo.components] if k == 0 else []
         output = good if k == len(ops) - 1 else 0.0
         after = _after(wo, op, op_good, op_scrap, now=now)
         wanted = _wanted(issues)
-        on_hand = uow.reports.record_completion(CompletionWrites(
-            work_order=wo, report=report, op_good=op_good, op_scrap=op_scrap, good=after.good, scrap=after.scrap,
+        recorded = uow.reports.record_completion(CompletionWrites(
+            work_order=wo, client_key=key, operation_seq=operation_seq, report_good=good, report_scrap=scrap,
+            reported_by=by, reported_at=now, op_good=op_good, op_scrap=op_scrap, good=after.good, scrap=after.scrap,
             status=after.status, finished_at=after.finished_at, moves=_moves(wo, issues, output), take=tuple(wanted),
             actor=actor, now=now,
             audit_detail={"work_order": work_order, "operation": operation_seq, "good": good, "scrap": scrap,
                           "reported_by": by, "issued": dict(issues), "output": output,
                           "before": {"status": wo.status.value, "good": wo.good, "scrap": wo.scrap},
                           "after": {"status": after.status.value, "good": after.good, "scrap": after.scrap}}))
-        _check_stock(wanted, on_hand, allow_negative=allow_negative_stock,
+        if recorded is None:  # the key was taken meanwhile (by a send that committed): nothing was written
+            raced = uow.reports.completion_by_key(key)
+            if raced is None:  # pragma: no cover - the insert found the key, so it is there
+                raise Conflict(f"client key {key} is being used by another report; try again")
+            return _replay_or_conflict(uow, raced, None, wo, work_order, operation_seq, good, scrap)
+        _check_stock(wanted, recorded.on_hand, allow_negative=allow_negative_stock,
                      what=f"work order {work_order} operation {operation_seq}")
+        report = recorded.report
         uow.commit()
     return CompletionResult(report, after, tuple(issues), output, False)
 
@@ -259,6 +245,46 @@ def list_completions(uow: ShopFloorUnitOfWork, work_order: str | None = None) ->
 
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= _checks.EPS * max(1.0, abs(a), abs(b))
+
+
+def _check_report(wo: WorkOrderRecord, work_order: str, operation_seq: int, good: float, scrap: float,
+                  tolerance: float) -> tuple[int, float, float]:
+    """A new report's rules against the order's totals: (the operation's index, its good and
+    scrap with the report). Raises Conflict (closed or cancelled order), NotFound (operation),
+    InvalidInput (more than the predecessor delivered, over-completion)."""
+    if wo.status not in REPORTABLE:
+        raise Conflict(f"work order {work_order} is {wo.status.value}: it takes no more reports")
+    ops = wo.operations
+    k = _operation_index(wo, operation_seq)
+    op = ops[k]
+    op_good, op_scrap = _r(op.good + good), _r(op.scrap + scrap)
+    if k > 0 and not close_to_or_below(op_good + op_scrap, ops[k - 1].good):
+        pred = ops[k - 1]
+        raise InvalidInput(
+            f"work order {work_order} operation {operation_seq} would have processed {fmt(op_good + op_scrap)} "
+            f"units (good + scrap), more than operation {pred.seq} delivered ({fmt(pred.good)} good); report the "
+            f"earlier operation first")
+    limit = wo.quantity * (1 + tolerance)
+    if good > 0 and not close_to_or_below(op_good, limit):
+        allowed = f"{fmt(limit)} with the over-completion tolerance of {tolerance:.4g}" if tolerance else \
+            "no over-completion tolerance is set"
+        raise InvalidInput(
+            f"over-completion: work order {work_order} operation {operation_seq} would have {fmt(op_good)} good "
+            f"units, the order is for {fmt(wo.quantity)} ({allowed}); {fmt(max(limit - op.good, 0))} more can be "
+            f"reported")
+    return k, op_good, op_scrap
+
+
+def _replay_or_conflict(uow: ShopFloorUnitOfWork, existing: CompletionRecord,
+                        moves: Iterable[tuple[str, StockMoveKind, float]] | None, wo: WorkOrderRecord | None,
+                        work_order: str, operation_seq: int, good: float, scrap: float) -> CompletionResult:
+    """The key was reported before: the original report (its order as it is now) when the payload
+    is the same, else Conflict. ``moves``: the report's stock moves (None: read them)."""
+    _check_same(uow, existing, work_order, operation_seq, good, scrap)
+    if moves is None:
+        moves = [(mv.item, mv.kind, mv.quantity) for mv in uow.stock.moves(completion_report_id=existing.id)]
+    now_wo = wo if wo is not None and wo.number == existing.work_order else uow.work_orders.get(existing.work_order)
+    return _result_of(existing, now_wo, moves)
 
 
 def _check_same(uow: ShopFloorUnitOfWork, existing: CompletionRecord, work_order: str, operation_seq: int,

@@ -15,6 +15,7 @@ from lpms.db.shop_floor import (
     NewOperation,
     NewWorkOrder,
     OrderRecord,
+    RecordedCompletion,
     ReportClaim,
     StockLevel,
     StockMoveRecord,
@@ -70,11 +71,10 @@ class WorkOrdersPort(Protocol):
 
 
 class ShopReportsPort(Protocol):
-    def claim_completion(self, *, client_key: str, work_order: str, operation_seq: int, good: float, scrap: float,
-                         reported_by: str, reported_at: dt.datetime, lock_timeout: float,
+    def claim_completion(self, *, client_key: str, work_order: str, lock_timeout: float,
                          busy_message: str) -> ReportClaim: ...
 
-    def record_completion(self, writes: CompletionWrites) -> dict[str, float]: ...
+    def record_completion(self, writes: CompletionWrites) -> RecordedCompletion | None: ...
 
     def completion_by_key(self, client_key: str) -> CompletionRecord | None: ...
 
