@@ -55,6 +55,7 @@ class Settings:
     buffer_shortfall_units: float = 0.0  # a buffer more than this many units under its safety stock
     demand_change_units: float = 0.0  # order and forecast quantity changes up to this are ignored
     api_token_cache_seconds: float = 5.0  # web: a checked API token is trusted this long (0: check every request)
+    trusted_proxy: str = ""  # web: address of a reverse proxy whose X-Forwarded-* headers are believed (empty: none)
     config_file: Path | None = field(default=None, compare=False)
 
     @property

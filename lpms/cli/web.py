@@ -48,6 +48,16 @@ def serving_settings(settings: Settings, *, demo: bool) -> Settings:
     return settings
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """waitress's options for a reverse proxy in front of LPMS (the ``trusted_proxy`` setting): the
+    client's address (login throttling, logs), scheme and host then come from the proxy's
+    X-Forwarded-For/-Proto/-Host/-Port headers; other clients' such headers are dropped."""
+    if not settings.trusted_proxy:
+        return {}
+    return {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host x-forwarded-port"}
+
+
 def _start_jobs(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
     """The jobs process beside the demo server (`lpms jobs run`), when this build has it."""
     if importlib.util.find_spec("jobs") is None:
@@ -89,7 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="lpms",
-                       clear_untrusted_proxy_headers=True)
+                       clear_untrusted_proxy_headers=True, **proxy_options(settings))
     except KeyboardInterrupt:
         pass
     finally:
