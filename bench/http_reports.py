@@ -1,12 +1,14 @@
 """Completion reports over HTTP: the production server (waitress, ``lpms serve``) on PostgreSQL.
 
 python -m bench http_reports [--pg-admin-url URL] [--items 300] [--reports 6000] [--clients 16]
-                             [--threads 16] [--keep]
+                             [--processes 2] [--threads 8] [--keep]
 
 1. A PostgreSQL database of its own (dropped at the end unless --keep): a generated plant
    (lpms.simulation.plants.generated_plant) imported, planned, approved and released with a
-   fence of 2 periods; components received; a supervisor with one API token per client.
-2. ``lpms serve`` in a subprocess (waitress with ``--threads``), waited for on /healthz.
+   fence of 2 periods; components received; a supervisor with one API token per client; the
+   planner's statistics gathered (``ANALYZE``, as autovacuum does within a minute).
+2. ``lpms serve`` in a subprocess (``--processes`` gunicorn workers of ``--threads`` threads; one
+   process: waitress), waited for on /healthz.
 3. ``--clients`` concurrent clients (threads, one keep-alive connection each) POST
    /api/v1/reports/completions with ``Authorization: Bearer``; each report is sent twice under
    the same ``Idempotency-Key`` (a resend after a lost answer): the first must answer 201, the
@@ -37,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.process import ADMIN_URL, FENCE, NOW, open_db, receive_components, setup_plant, temp_database
+from bench.process import ADMIN_URL, FENCE, NOW, analyze, open_db, receive_components, setup_plant, temp_database
 from lpms.domain.values import Costs
 from lpms.planning.solver import SolverOptions
 from lpms.simulation.plants import generated_plant
@@ -54,12 +56,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, threads: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, threads: int, processes: int = 1) -> subprocess.Popen[bytes]:
     """``lpms serve`` on the database (its own secret key; time pinned to the plan's period 1)."""
     env = dict(os.environ, LPMS_SECRET_KEY="bench-" + os.urandom(24).hex(), LPMS_AS_OF=NOW.isoformat(),
                LPMS_LOG_LEVEL="WARNING")
     cmd = [sys.executable, "-m", "lpms", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--threads", str(threads), "--database-url", url]
+           "--threads", str(threads), "--processes", str(processes), "--database-url", url]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -139,6 +141,20 @@ def cpu_seconds(pid: int | None = None, comm_prefix: str | None = None) -> float
         except (OSError, ValueError, IndexError):
             continue
     return total / tick
+
+
+def server_cpu(pid: int) -> float:
+    """CPU time of the server process and its worker processes (gunicorn's)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return cpu_seconds(pid) + sum(cpu_seconds(c) for c in children)
 
 
 def post_reports(port: int, tokens: list[str], plan: list[list[Report]]) -> dict[str, Any]:
@@ -244,7 +260,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--periods", type=int, default=8, help="calendar periods (default 8)")
     parser.add_argument("--reports", type=int, default=6000, help="distinct completion reports (default 6000)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (default 16)")
-    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads (default 16)")
+    parser.add_argument("--threads", type=int, default=8, help="server threads per process (default 8)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="server processes (default 2, one per core: gunicorn; 1: waitress)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="solver time limit, s (default 120)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args(argv)
@@ -268,14 +286,15 @@ def main(argv: list[str]) -> int:
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
         finally:
             db.dispose()
+        analyze(url)
         plan = make_plan(wos, args.reports, args.clients)
         port = free_port()
-        server = start_server(url, port, args.threads)
+        server = start_server(url, port, args.threads, args.processes)
         try:
             before = uptime()
-            cpu0 = (cpu_seconds(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
+            cpu0 = (server_cpu(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
             rep = post_reports(port, tokens, plan)
-            cpu1 = (cpu_seconds(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
+            cpu1 = (server_cpu(server.pid), time.process_time(), cpu_seconds(comm_prefix="postgres"))
             after = uptime()
         finally:
             stop_server(server)
@@ -285,6 +304,8 @@ def main(argv: list[str]) -> int:
     ok_rate, ok_p95 = rep["rate"] >= 300, rep["p95_ms"] < 100
     ok_count = check["lost"] == 0 and check["doubled"] == 0 and not check["good_not_sum_of_reports"] \
         and not check["good_not_what_was_sent"] and not rep["errors"]
+    server_kind = (f"gunicorn {args.processes} processes x {args.threads} threads" if args.processes > 1
+                   else f"waitress {args.threads} threads")
     rows = [
         ("reports/s (distinct)", f"{rep['rate']:,.0f} ({rep['reports']:,} reports in {rep['wall_s']:.1f} s; "
          f"{rep['request_rate']:,.0f} requests/s with the retries)", ">= 300 " + ("met" if ok_rate else "**missed**")),
@@ -298,7 +319,7 @@ def main(argv: list[str]) -> int:
          "0 lost or double-counted " + ("met" if ok_count else "**missed**")),
         ("CPU per request", "server {:.2f} ms, clients {:.2f} ms, PostgreSQL {:.2f} ms".format(
             *((b - a) * 1000 / max(rep["requests"], 1) for a, b in zip(cpu0, cpu1, strict=True))), ""),
-        ("setup", f"{args.clients} clients, waitress {args.threads} threads, {len(wos):,} work orders "
+        ("setup", f"{args.clients} clients, {server_kind}, {len(wos):,} work orders "
          f"({args.items}-item generated plant), PostgreSQL", ""),
         ("machine load", f"{load_text}; before: `{before.split('load average:')[-1].strip()}`, after: "
          f"`{after.split('load average:')[-1].strip()}` (2 cores, shared)", ""),

@@ -49,13 +49,10 @@ def serving_settings(settings: Settings, *, demo: bool) -> Settings:
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
-    """waitress's options for a reverse proxy in front of LPMS (the ``trusted_proxy`` setting): the
-    client's address (login throttling, logs), scheme and host then come from the proxy's
-    X-Forwarded-For/-Proto/-Host/-Port headers; other clients' such headers are dropped."""
-    if not settings.trusted_proxy:
-        return {}
-    return {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
-            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host x-forwarded-port"}
+    """waitress's options for the ``trusted_proxy`` setting (web.servers)."""
+    from web.servers import waitress_proxy_options
+
+    return waitress_proxy_options(settings.trusted_proxy)
 
 
 def _start_jobs(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
@@ -70,14 +67,18 @@ def _start_jobs(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import waitress
-
     from lpms.bootstrap import open_database
     from web import create_app
+    from web.servers import serve_gunicorn, serve_waitress
 
     settings = serving_settings(settings_of(args), demo=args.demo)
+    processes = args.processes
+    if processes < 1 or args.threads < 1:
+        raise UsageError("lpms serve: --processes and --threads must be at least 1")
+    if processes > 1 and sys.platform == "win32":
+        raise UsageError("lpms serve: more than one process needs Linux or macOS (gunicorn); on Windows serve "
+                         "with one process (--processes 1)")
     database = open_database(settings, connections=args.threads)  # a connection per server thread
-    app = create_app(settings, database=database)
     url = f"http://{args.host}:{args.port}"
     jobs = None
     if args.demo:
@@ -90,18 +91,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for name, role, password in demo_users:
             print(f"  {name:<11} {password:<16} {role.value}")
     else:
-        print(f"LPMS at {url}  (Ctrl-C stops)")
+        how = f"{processes} processes x {args.threads} threads" if processes > 1 else f"{args.threads} threads"
+        print(f"LPMS at {url}  ({how}; Ctrl-C stops)")
     sys.stdout.flush()
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="lpms",
-                       clear_untrusted_proxy_headers=True, **proxy_options(settings))
+        if processes == 1:
+            def stop(signum: int, frame: Any) -> None:
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGTERM, stop)
+            serve_waitress(create_app(settings, database=database), host=args.host, port=args.port,
+                           threads=args.threads, trusted_proxy=settings.trusted_proxy)
+        else:
+            database.dispose()  # each worker opens its own after the fork
+
+            def make_app() -> Any:
+                return create_app(settings, database=open_database(settings, connections=args.threads))
+
+            serve_gunicorn(make_app, host=args.host, port=args.port, processes=processes, threads=args.threads,
+                           trusted_proxy=settings.trusted_proxy)
     except KeyboardInterrupt:
         pass
+    except SystemExit as exc:  # gunicorn's arbiter stops by exiting (SIGINT, SIGTERM)
+        if exc.code not in (0, None):
+            raise
     finally:
         if jobs is not None:
             jobs.terminate()
@@ -168,14 +181,18 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("serve", parents=[common], help="Serve the web application (waitress).",
-                       description="Serve the web screens and the JSON API with waitress. Needs a secret key "
+    p = sub.add_parser("serve", parents=[common], help="Serve the web application (waitress; gunicorn for several "
+                       "processes).",
+                       description="Serve the web screens and the JSON API with waitress (one process) or gunicorn "
+                                   "(--processes N, Linux and macOS). Needs a secret key "
                                    "(secret_key setting) except with --demo, which generates one into the "
                                    "instance folder, creates the demo users, starts the jobs process beside "
                                    "the server and prints the URL and the users.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    p.add_argument("--threads", type=int, default=8, help="worker threads per process (default 8)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="server processes (default 1: waitress; more: gunicorn workers, Linux and macOS)")
     p.add_argument("--demo", action="store_true", help="the demo instance: own secret key, demo users, jobs process")
     p.set_defaults(func=cmd_serve)
 

@@ -157,7 +157,9 @@ def correct_completion(uow: ShopFloorUnitOfWork, report_key: str, *, client_key:
             if existing.corrects_id != original.id:
                 raise Conflict(f"client key {key} was used for another report ({_describe(uow, existing)}); "
                                f"a new correction needs a new key")
-            return _replay(uow, existing)
+            result = _replay(uow, existing)
+            _end_read(uow)
+            return result
         if original.corrects_id is not None:
             raise InvalidInput(f"report {original_key} is itself a correction: post a new report instead")
         wo = uow.work_orders.get(original.work_order, lock=True)
@@ -219,7 +221,9 @@ def report_downtime(uow: ShopFloorUnitOfWork, work_center: str, minutes: float, 
                     or existing.work_order != work_order):
                 raise Conflict(f"client key {key} was used for another downtime report ({existing.work_center}, "
                                f"{fmt(existing.minutes)} min, {existing.reason!r}); a new report needs a new key")
-            return _downtime_result(uow, existing, replayed=True)
+            replay = _downtime_result(uow, existing, replayed=True)
+            _end_read(uow)
+            return replay
         period = current_period(uow.work_orders.periods(), plant_date(now, timezone)).seq
         report = uow.reports.add_downtime(client_key=key, work_center=work_center, work_order=work_order,
                                           period_seq=period, started_at=started_at or now, minutes=minutes,
@@ -284,7 +288,16 @@ def _replay_or_conflict(uow: ShopFloorUnitOfWork, existing: CompletionRecord,
     if moves is None:
         moves = [(mv.item, mv.kind, mv.quantity) for mv in uow.stock.moves(completion_report_id=existing.id)]
     now_wo = wo if wo is not None and wo.number == existing.work_order else uow.work_orders.get(existing.work_order)
-    return _result_of(existing, now_wo, moves)
+    result = _result_of(existing, now_wo, moves)
+    _end_read(uow)
+    return result
+
+
+def _end_read(uow: ShopFloorUnitOfWork) -> None:
+    """End a transaction that wrote nothing (a resend's answer) with a commit: a rollback would make
+    the PostgreSQL driver drop every statement it has prepared on the connection (psycopg does so
+    after any ROLLBACK), and the next reports on it would be parsed and planned again."""
+    uow.commit()
 
 
 def _check_same(uow: ShopFloorUnitOfWork, existing: CompletionRecord, work_order: str, operation_seq: int,

@@ -1,0 +1,100 @@
+"""`lpms serve --processes N`: gunicorn's workers (each with its own application and database
+pool) serve the app; SIGTERM stops the arbiter and its workers, exit status 0. And the proxy
+middleware the workers run behind (web.servers.TrustedProxy)."""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lpms.db import migrate
+from web.servers import TrustedProxy
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gunicorn and /proc: Linux")
+def test_two_processes_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lpms.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
+    proc = subprocess.Popen([sys.executable, "-m", "lpms", "serve", "--processes", "2", "--threads", "2",
+                             "--port", str(port), "--database-url", url], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+            try:
+                status, _ = _get(port, "/healthz")
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200
+        for _ in range(10):  # new connections: the kernel hands them to either worker
+            assert _get(port, "/healthz")[0] == 200
+        assert _get(port, "/api/v1/items")[0] == 401  # the app itself, not just the probe
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"2 processes x 2 threads" in out
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_trusted_proxy_applies_forwarded_headers_only_from_the_proxy() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append({k: environ.get(k) for k in ("REMOTE_ADDR", "wsgi.url_scheme", "HTTP_X_FORWARDED_FOR")})
+        start_response("200 OK", [])
+        return [b""]
+
+    wrapped = TrustedProxy(app, "10.0.0.1")
+    headers = {"HTTP_X_FORWARDED_FOR": "192.168.5.5", "HTTP_X_FORWARDED_PROTO": "https", "HTTP_HOST": "lpms",
+               "wsgi.url_scheme": "http", "SERVER_NAME": "lpms", "SERVER_PORT": "80"}
+    wrapped({**headers, "REMOTE_ADDR": "10.0.0.1"}, lambda *a: None)
+    wrapped({**headers, "REMOTE_ADDR": "10.0.0.9"}, lambda *a: None)
+    assert seen[0]["REMOTE_ADDR"] == "192.168.5.5" and seen[0]["wsgi.url_scheme"] == "https"
+    assert seen[1] == {"REMOTE_ADDR": "10.0.0.9", "wsgi.url_scheme": "http", "HTTP_X_FORWARDED_FOR": None}
+    TrustedProxy(app, "")({**headers, "REMOTE_ADDR": "10.0.0.1"}, lambda *a: None)
+    assert seen[2]["REMOTE_ADDR"] == "10.0.0.1" and seen[2]["HTTP_X_FORWARDED_FOR"] is None
