@@ -264,6 +264,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--processes", type=int, default=2,
                         help="server processes (default 2, one per core: gunicorn; 1: waitress)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="solver time limit, s (default 120)")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="do not gather the planner's statistics after the setup (ANALYZE)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args(argv)
     from lpms.services import users
@@ -286,7 +288,8 @@ def main(argv: list[str]) -> int:
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
         finally:
             db.dispose()
-        analyze(url)
+        if not args.no_analyze:
+            analyze(url)
         plan = make_plan(wos, args.reports, args.clients)
         port = free_port()
         server = start_server(url, port, args.threads, args.processes)

@@ -303,6 +303,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--periods", type=int, default=8, help="calendar periods (default 8)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="solver time limit, s (default 120)")
     parser.add_argument("--skip-replan", action="store_true", help="leave out the re-plan cases")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="do not gather the planner's statistics after the setup (ANALYZE)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args(argv)
     options = SolverOptions(time_limit_s=args.time_limit, threads=1)
@@ -325,7 +327,8 @@ def main(argv: list[str]) -> int:
             rows.append(("release", f"{len(wos):,} work orders ({sum(len(w.operations) for w in wos):,} operations), "
                          f"fence {FENCE}", f"{release_s:.3f} s", "< 2 s " + ("met" if release_s < 2 else "**missed**")))
             receive_components(db, wos)
-            analyze(url)
+            if not args.no_analyze:
+                analyze(url)
             t0 = time.perf_counter()
             kit = kit_report(db.uow(), now=NOW, window=FENCE)
             kit_s = time.perf_counter() - t0
