@@ -7,8 +7,8 @@ statements cost more Python time than PostgreSQL time; here they go straight to 
 connection the session holds (same transaction, one cursor, statements prepared by psycopg
 after their fifth use):
 
-1. the lock timeout and whether the key was reported before (a resend: that report and its
-   moves, and the work order read without a lock; nothing is written); else the work order's
+1. the lock timeout and the report with the key, if any, with its moves (a resend: the work
+   order is read without a lock; nothing is written); else the work order's
    row locked (``FOR NO KEY UPDATE``), then its operations and components, read by a statement
    that starts once the row lock is held (READ COMMITTED: it sees every report committed
    before);
@@ -18,8 +18,8 @@ after their fifth use):
    their on-hand read after the lock;
 3. the commit (the unit of work's).
 
-Seven statements and BEGIN/COMMIT for a report that issues components, five for one that does
-not, four for a resend.
+Six statements and BEGIN/COMMIT for a report that issues components, four for one that does
+not, three for a resend.
 
 (psycopg's pipeline mode, which sends such statements without waiting for each answer, was
 measured slower here: on a local server its bookkeeping costs more CPU than the round trips it
@@ -41,9 +41,18 @@ from psycopg.types.json import Json
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-# the lock timeout, and whether the key was reported before (a resend is answered without locks)
-_START = ("SELECT set_config('lock_timeout', %(ms)s, true), "
-          "(SELECT id FROM completion_reports WHERE client_key = %(key)s)")
+# the lock timeout, and the report with the key if there is one (a resend is answered without
+# locks): one row per stock move it made (item code, kind, quantity), or one row of NULLs
+_START = """
+SELECT set_config('lock_timeout', %(ms)s, true), r.id, r.client_key, w.number, r.operation_seq, r.good_qty,
+       r.scrap_qty, r.corrects_id, r.reported_by, r.reported_at, r.note, c.client_key, i.code, v.kind, v.quantity
+FROM (SELECT 1) AS one
+LEFT JOIN completion_reports r ON r.client_key = %(key)s
+LEFT JOIN work_orders w ON w.id = r.work_order_id
+LEFT JOIN completion_reports c ON c.id = r.corrects_id
+LEFT JOIN stock_moves v ON v.completion_report_id = r.id
+LEFT JOIN items i ON i.id = v.item_id
+ORDER BY v.id"""
 
 _HEAD = """
 SELECT w.id, w.number, w.plan_run_id, i.code, w.interval_code, w.start_period_seq, w.due_period_seq,
@@ -63,17 +72,6 @@ SELECT 1, NULL, i.code, NULL, NULL, k.qty_per, NULL, NULL, NULL, i.id, k.id
 FROM work_order_components k JOIN items i ON i.id = k.item_id
 WHERE k.work_order_id = (SELECT id FROM work_orders WHERE number = %(number)s)
 ORDER BY 1, 2, 11"""
-
-# the report with the key, once per stock move it made (item code, kind, quantity; NULLs: none)
-_BY_KEY = """
-SELECT r.id, r.client_key, w.number, r.operation_seq, r.good_qty, r.scrap_qty, r.corrects_id, r.reported_by,
-       r.reported_at, r.note, c.client_key, i.code, v.kind, v.quantity
-FROM completion_reports r JOIN work_orders w ON w.id = r.work_order_id
-LEFT JOIN completion_reports c ON c.id = r.corrects_id
-LEFT JOIN stock_moves v ON v.completion_report_id = r.id
-LEFT JOIN items i ON i.id = v.item_id
-WHERE r.client_key = %(key)s
-ORDER BY v.id"""
 
 # the report (unless its key was taken meanwhile: then nothing else is written either), the
 # operation's and the order's totals, the audit row and the stock moves, in one statement
@@ -130,16 +128,15 @@ def _driver_errors(sql: str) -> Iterator[None]:
 def claim(session: Session, *, lock_timeout_ms: int, lock_rows: bool, number: str, key: str
           ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The report's first statements: (the work order's head row or None, its lines, the rows of
-    the report that had the key (``_BY_KEY``; empty: none)).
+    the report that had the key (``_START``'s report columns; empty: none)).
 
     A key reported before is answered from its report, with the work order read without a lock
     (nothing is written); else the order is locked (the report is inserted by ``record``)."""
     cur = driver_connection(session).cursor()
     params = {"ms": str(lock_timeout_ms), "number": number, "key": key}
     with _driver_errors(_HEAD):
-        start = cur.execute(_START, params).fetchone()
-        replay = start is not None and start[1] is not None
-        before = cur.execute(_BY_KEY, params).fetchall() if replay else []
+        before = [row[1:] for row in cur.execute(_START, params).fetchall() if row[1] is not None]
+        replay = bool(before)
         lock = " FOR NO KEY UPDATE OF w" if lock_rows and not replay else ""
         head_row = cur.execute(_HEAD.format(lock=lock), params).fetchone()
         line_rows = [] if head_row is None else cur.execute(_LINES, params).fetchall()
