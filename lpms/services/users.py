@@ -248,9 +248,9 @@ def user_for_token(uow: SqlAlchemyUnitOfWork, secret: str) -> UserRecord | None:
         row = uow.session.execute(
             select(User).join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == token_digest(secret), ApiToken.revoked_at.is_(None))).scalar_one_or_none()
-        if row is None or not row.active:
-            return None
-        return _user(row)
+        user = None if row is None or not row.active else _user(row)
+        uow.commit()  # a read: ended by COMMIT, since after a ROLLBACK psycopg drops the connection's prepared statements
+        return user
 
 
 def ensure_demo_users(uow: SqlAlchemyUnitOfWork, *, actor: str, now: dt.datetime) -> list[tuple[str, Role, str]]:
