@@ -13,6 +13,12 @@ from lpms.formats.scenario_files import load_scenario_file
 from lpms.settings import Settings
 
 
+def _whole(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return int(text)
+
+
 def _objective_list(text: str) -> list[str]:
     from lpms.planning.optimize import OBJECTIVES
 
@@ -132,6 +138,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     mode.add_argument("--priority", type=_objective_list, metavar="OBJ,...", help="lexicographic order of objectives")
     run.add_argument("--allow-backlog-past-horizon", action="store_true",
                      help="plan even when capacity is short, carrying the shortfall past the horizon")
+    run.add_argument("--min-interval-lead", type=_whole, default=0, metavar="N",
+                     help="an interval feeding another takes at least N periods (default 0: its own lead time); "
+                          "kept by later re-plans")
     run.set_defaults(func=cmd_run)
 
     from lpms.cli.work_orders import register_approve
@@ -166,7 +175,8 @@ def _request(args: argparse.Namespace) -> Any:
     from lpms.services.plan_runs import PlanRequest
 
     return PlanRequest(costs=args.costs or DEFAULT_COSTS, priority=tuple(Objective(o) for o in args.priority or ()),
-                       allow_backlog_past_horizon=args.allow_backlog_past_horizon)
+                       allow_backlog_past_horizon=args.allow_backlog_past_horizon,
+                       min_interval_lead=args.min_interval_lead)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -31,7 +31,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.warmup >= args.periods:
         raise InvalidInput(f"--warmup {args.warmup} leaves no period of the {args.periods} to measure")
     load_plant(args.plant)  # a bad plant fails here, before any process starts
-    configs = [RunConfig(args.plant, args.periods, args.warmup, args.horizon, args.variability, seed, policy)
+    configs = [RunConfig(args.plant, args.periods, args.warmup, args.horizon, args.variability, seed, policy,
+                         min_interval_lead=args.min_interval_lead)
                for seed in range(1, args.seeds + 1) for policy in policies]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=_whole, default=8, help="first periods left out of the measures (default: 8)")
     p.add_argument("--horizon", type=_positive, default=12, help="planning horizon in periods (default: 12)")
     p.add_argument("--jobs", type=_positive, default=1, help="parallel processes (default: 1)")
+    p.add_argument("--min-interval-lead", type=_whole, default=1, metavar="N",
+                   help="LPMS plans: an interval feeding another takes at least N periods (default: 1)")
     p.add_argument("--out", default="simulation-out", help="output folder (default: simulation-out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)

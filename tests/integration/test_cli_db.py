@@ -32,3 +32,23 @@ def test_import_with_errors_exits_2_and_lists_them(fresh_url: str, tmp_path: Pat
     assert main(["export", str(tmp_path / "out"), "--database-url", fresh_url]) == 0
     assert (tmp_path / "out" / "items.csv").read_text() == (
         "code,name,kind,unit,lead_time_periods,stocked,safety_stock,offset_rule,backward_window,forward_window\n")
+
+
+def test_plan_run_stores_its_minimum_interval_lead(fresh_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from lpms.bootstrap import Database
+    from lpms.db.session import make_engine, session_factory
+
+    assert main(["demo", "--no-plan", "--database-url", fresh_url]) == 0
+    assert main(["plan", "run", "--min-interval-lead", "1", "--database-url", fresh_url]) == 0
+    assert main(["plan", "run", "--min-interval-lead", "-1", "--database-url", fresh_url]) == 2
+    assert "--min-interval-lead: '-1' is not a whole number" in capsys.readouterr().err
+    engine = make_engine(fresh_url)
+    try:
+        uow = Database(fresh_url, engine, session_factory(engine)).uow()
+        with uow:
+            latest = uow.plan_runs.latest_id()
+            assert latest is not None
+            run = uow.plan_runs.get(latest)
+        assert run.parameters.get("min_interval_lead") == 1
+    finally:
+        engine.dispose()
