@@ -24,7 +24,7 @@ from lpms.services import fluctuations, jobs, progress, release, reports, stock,
 from lpms.services.plan_runs import request_plan_run
 from web import edits
 from web.context import now, settings, uow
-from web.plan import parse_request
+from web.plan import MAX_INTERVAL_LEAD, parse_request
 from web.security import ALL_ROLES, api_user, public, roles
 
 PREFIX = "/api/v1"
@@ -133,6 +133,10 @@ class PlanRunRequestSchema(ma.Schema):
     costs = ma.fields.Nested(CostsSchema, load_default=dict)
     priority = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf([o.value for o in Objective])),
                               load_default=list, validate=ma.validate.Length(max=4))
+    min_interval_lead = ma.fields.Integer(load_default=0, strict=True,
+                                          validate=ma.validate.Range(min=0, max=MAX_INTERVAL_LEAD),
+                                          metadata={"description": "an interval feeding another takes at least this "
+                                                                   "many periods (0: their own lead times)"})
 
 
 class PlanRunSchema(ma.Schema):
@@ -558,7 +562,7 @@ def get_plan_runs() -> Any:
 def post_plan_run(body: dict[str, Any]) -> Any:
     priority = body.get("priority") or []
     req = parse_request("priority" if priority else "weighted", dict.fromkeys(o.value for o in Objective) |
-                        body.get("costs", {}), ",".join(priority))
+                        body.get("costs", {}), ",".join(priority), body.get("min_interval_lead", 0))
     run_id = request_plan_run(uow(), req, actor=_actor(), now=now())
     return views_plan.plan_run(uow(), run_id)
 

@@ -27,6 +27,7 @@ bp = Blueprint("plan", __name__, url_prefix="/plan")
 OBJECTIVES = [o.value for o in Objective]
 
 
+MAX_INTERVAL_LEAD = 12  # periods; more would leave most of a horizon without production
 COST = [Optional(), NumberRange(min=0, max=1e9, message="must be between 0 and 1,000,000,000")]
 
 
@@ -39,6 +40,9 @@ class StartRunForm(FlaskForm):
     overtime = NumberField("Overtime cost", default=DEFAULT_COSTS.overtime, validators=COST)
     priority = StringField("Priority order (priority mode; e.g. late, overtime, inventory, balance)",
                            validators=[Optional(), Length(max=80, message="at most 80 characters")])
+    min_interval_lead = WholeNumberField(
+        "Minimum periods from an interval to the next (0: their own lead times)", default=0,
+        validators=[Optional(), NumberRange(min=0, max=MAX_INTERVAL_LEAD, message=f"must be 0 to {MAX_INTERVAL_LEAD}")])
 
 
 POSITIVE = NumberRange(min=0.000001, max=1e12, message="must be more than 0")
@@ -95,8 +99,10 @@ class ReleaseForm(FlaskForm):
 _errors = form_errors
 
 
-def parse_request(mode: str, costs: dict[str, float | None], priority: str) -> PlanRequest:
+def parse_request(mode: str, costs: dict[str, float | None], priority: str,
+                  min_interval_lead: int | None = 0) -> PlanRequest:
     """A plan request from the form's or the API's fields; InvalidInput names the wrong one."""
+    lead = min_interval_lead or 0
     if mode == "priority":
         names = [p.strip().lower() for p in priority.replace(">", ",").split(",") if p.strip()]
         if not names:
@@ -106,9 +112,9 @@ def parse_request(mode: str, costs: dict[str, float | None], priority: str) -> P
             raise InvalidInput(f"priority order: {', '.join(bad)} not one of {', '.join(OBJECTIVES)}")
         if len(set(names)) != len(names):
             raise InvalidInput("priority order: an objective is named twice")
-        return PlanRequest(priority=tuple(Objective(n) for n in names))
+        return PlanRequest(priority=tuple(Objective(n) for n in names), min_interval_lead=lead)
     values = {k: (DEFAULT_COSTS.as_weights()[k] if v is None else float(v)) for k, v in costs.items()}
-    return PlanRequest(costs=Costs(**values))
+    return PlanRequest(costs=Costs(**values), min_interval_lead=lead)
 
 
 # --- plan runs ------------------------------------------------------------------------------
@@ -134,7 +140,8 @@ def start_run() -> Any:
     if not form.validate_on_submit():
         return _runs_page(form, _errors(form), 400)
     try:
-        req = parse_request(form.mode.data or "weighted", {k: form[k].data for k in OBJECTIVES}, form.priority.data or "")
+        req = parse_request(form.mode.data or "weighted", {k: form[k].data for k in OBJECTIVES}, form.priority.data or "",
+                            form.min_interval_lead.data)
     except InvalidInput as exc:
         return _runs_page(form, [str(exc)], 400)
     run_id = request_plan_run(uow(), req, actor=actor(), now=now())

@@ -178,3 +178,11 @@ def test_api_fuzzing_no_server_error_and_responses_match_the_schema(plant: Plant
             case.call_and_validate(headers=headers, checks=checks)
 
         run()
+
+
+def test_a_plan_run_request_takes_a_minimum_interval_lead(plant: Plant) -> None:
+    http, h = plant.app.test_client(), api_headers(plant, "planner")
+    run = http.post("/api/v1/plan-runs", json={"costs": {"late": 100}, "min_interval_lead": 1}, headers=h)
+    assert run.status_code == 202 and run.json["parameters"]["min_interval_lead"] == 1
+    bad = http.post("/api/v1/plan-runs", json={"min_interval_lead": 13}, headers=h)
+    assert bad.status_code == 422 and bad.json["error"]["code"] == "invalid_input"  # a schema error

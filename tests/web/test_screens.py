@@ -359,3 +359,17 @@ def test_queue_and_report_say_how_much_the_previous_operation_has_delivered(plan
     assert v.ready == 0 and v.previous == wo.operations[0].seq and v.remaining == wo.quantity
     page = Client(plant.app, "supervisor").text(f"/floor/{second.work_center}/report/{wo.number}/{second.seq}")
     assert 'id="ready">0<' in page and 'id="ready-note"' in page
+
+
+def test_a_plan_run_can_ask_for_a_minimum_interval_lead(plant: Plant) -> None:
+    planner = Client(plant.app, "planner")
+    assert 'id="min_interval_lead"' in planner.text("/plan/")
+    response = planner.post("/plan/runs", {"mode": "weighted", "late": "100", "balance": "0", "inventory": "1",
+                                           "overtime": "1", "min_interval_lead": "1"})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with plant.uow() as uow:
+        assert uow.plan_runs.get(run_id).parameters["min_interval_lead"] == 1
+    bad = planner.post("/plan/runs", {"mode": "weighted", "late": "100", "min_interval_lead": "-1"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "must be 0 to 12" in text and 'value="-1"' in text
