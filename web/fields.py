@@ -3,6 +3,7 @@ a valid float value", and stops checking a value it could not read (one message 
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -10,15 +11,16 @@ from wtforms import DateField, FloatField, IntegerField
 from wtforms.validators import StopValidation
 
 
-class _Typed:
+class _Typed(ABC):
     """A field whose text is read by ``_parse`` (a ValueError says what to type); an empty field
     is None, and a reading error is the field's one message (no further validation)."""
 
     data: Any
     process_errors: list[Any]
 
+    @abstractmethod
     def _parse(self, text: str) -> Any:
-        raise NotImplementedError
+        """The value of the typed text; ValueError with what to type instead."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         text = str(valuelist[0]).strip() if valuelist else ""

@@ -48,13 +48,6 @@ def serving_settings(settings: Settings, *, demo: bool) -> Settings:
     return settings
 
 
-def proxy_options(settings: Settings) -> dict[str, Any]:
-    """waitress's options for the ``trusted_proxy`` setting (web.servers)."""
-    from web.servers import waitress_proxy_options
-
-    return waitress_proxy_options(settings.trusted_proxy)
-
-
 def _start_jobs(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
     """The jobs process beside the demo server (`lpms jobs run`), when this build has it."""
     if importlib.util.find_spec("jobs") is None:

@@ -12,8 +12,8 @@ from typing import Any
 import waitress.server
 from waitress import wasyncore
 
-from lpms.cli.web import proxy_options
 from lpms.settings import Settings
+from web.servers import waitress_proxy_options
 
 
 def _echo_address(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -24,7 +24,7 @@ def _echo_address(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 @contextmanager
 def _serving(settings: Settings) -> Iterator[int]:
     server: Any = waitress.server.create_server(_echo_address, host="127.0.0.1", port=0, threads=1,
-                                                clear_untrusted_proxy_headers=True, **proxy_options(settings))
+                                                clear_untrusted_proxy_headers=True, **waitress_proxy_options(settings.trusted_proxy))
     stop = threading.Event()
 
     def loop() -> None:  # the server's own loop, in short turns, so that it can be stopped cleanly
@@ -57,6 +57,6 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client() -> None:
 
 
 def test_without_the_setting_a_forwarded_address_is_ignored() -> None:
-    assert proxy_options(Settings()) == {}
+    assert waitress_proxy_options(Settings().trusted_proxy) == {}
     with _serving(Settings()) as port:
         assert _address_seen(port, "10.1.2.3") == "127.0.0.1"
