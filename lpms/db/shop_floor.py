@@ -589,13 +589,17 @@ class ShopReports:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._item_ids: dict[str, int] = {}  # the claimed work order's items (PostgreSQL path)
+        self._held: tuple[int, ...] = ()  # the items the claim locked (PostgreSQL path)
 
     def claim_completion(self, *, client_key: str, work_order: str, lock_timeout: float,
-                         busy_message: str) -> ReportClaim:
+                         busy_message: str, operation: int | None = None) -> ReportClaim:
         """The first statements of a completion report's transaction: the write lock or lock
         timeout (``TransactionLocks.begin``); the report that has the key already, if any (then
         the work order is read without a lock); else the work order locked until commit and read.
-        PostgreSQL: ``lpms.db.completion_pg``. Raises Busy."""
+        PostgreSQL: one statement (``lpms.db.completion_pg``), which also locks the order's
+        component items when ``operation`` is its first (where a report issues them), so that
+        ``record_completion`` reads their on-hand with its writes. Raises Busy."""
+        self._held = ()
         if _dialect(self.session) != "postgresql":
             TransactionLocks(self.session).begin(None, timeout=lock_timeout, busy_message=busy_message)
             before = self.completion_by_key(client_key)
@@ -608,23 +612,24 @@ class ShopReports:
             return ReportClaim(found, before, moves)
         from lpms.db import completion_pg
 
-        head, lines, keyed = completion_pg.claim(
+        rows = completion_pg.claim(
             self.session, lock_timeout_ms=max(int(lock_timeout * 1000), 1), lock_rows=_locks_rows(self.session),
-            number=work_order, key=client_key)
-        wo = None if head is None else self._claimed(head, lines)
-        if not keyed:
+            number=work_order, key=client_key, seq=-1 if operation is None else operation)
+        wo = None if rows.head is None else self._claimed(rows)
+        self._held = rows.held_items
+        if rows.before is None:
             return ReportClaim(wo)
-        first = keyed[0]
-        existing = self._completion((*first[:8], _utc(first[8]), *first[9:11]))
-        return ReportClaim(wo, existing, tuple((code, StockMoveKind(kind), float(q))
-                                               for *_, code, kind, q in keyed if code is not None))
+        b = rows.before
+        existing = self._completion((*b[:8], _utc(b[8]), *b[9:11]))
+        return ReportClaim(wo, existing, tuple((code, StockMoveKind(kind), q) for code, kind, q in rows.before_moves))
 
-    def _claimed(self, head: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> WorkOrderRecord:
+    def _claimed(self, rows: Any) -> WorkOrderRecord:
         """The claimed work order's record from the report path's rows (and its items' ids)."""
-        ops = tuple(OperationRecord(int(r[1]), r[2], int(r[3]), r[4], float(r[5]), float(r[6]), float(r[7]),
-                                    float(r[8])) for r in lines if r[0] == 0)
-        comps = tuple(ComponentRecord(r[2], float(r[5])) for r in lines if r[0] == 1)
-        self._item_ids = {r[2]: int(r[9]) for r in lines if r[0] == 1}
+        ops = tuple(OperationRecord(int(seq), item, int(routing), wc, float(run), float(setup), float(good),
+                                    float(scrap)) for seq, item, routing, wc, run, setup, good, scrap, _ in rows.operations)
+        comps = tuple(ComponentRecord(item, float(qty_per)) for item, qty_per, _ in rows.components)
+        self._item_ids = {item: int(item_id) for item, _, item_id in rows.components}
+        head = rows.head
         self._item_ids[head[3]] = int(head[18])
         (wo_id, num, run, item, interval, start, due, qty, wo_good, wo_scrap, status, priority, version, reason, by,
          created, updated, finished, _) = head
@@ -637,7 +642,7 @@ class ShopReports:
         committed meanwhile: None, nothing written): the report, the operation's and the order's
         totals (the version + 1), the audit row and the stock moves; lock the ``take`` items (id
         order, until commit) and read their on-hand once the locks are held. PostgreSQL: one
-        statement for the writes."""
+        statement for the writes and the on-hand of the items the claim locked."""
         w = writes
         wo, detail = w.work_order, w.audit_detail
         if _dialect(self.session) != "postgresql":
@@ -665,24 +670,21 @@ class ShopReports:
         if not codes <= self._item_ids.keys():
             self._item_ids.update(StockLedger(self.session).item_ids(codes - self._item_ids.keys()))
         ids = self._item_ids
-        report_id, counts, after = completion_pg.record(
+        report_id, counts, before = completion_pg.record(
             self.session, lock_rows=_locks_rows(self.session), key=w.client_key, wo_id=wo.id, seq=w.operation_seq,
             report_good=w.report_good, report_scrap=w.report_scrap, reported_by=w.reported_by,
             reported_at=w.reported_at, op_good=w.op_good, op_scrap=w.op_scrap, good=w.good, scrap=w.scrap,
             status=w.status.value, finished=w.finished_at, now=w.now, actor=w.actor, action="report",
             entity="completion_report", detail=detail,
-            moves=[(ids[item], kind.value, qty) for item, kind, qty in w.moves], take=[ids[c] for c in w.take])
+            moves=[(ids[item], kind.value, qty) for item, kind, qty in w.moves], take=[ids[c] for c in w.take],
+            held=self._held)
         if report_id is None:
             return None
         if counts[:2] != (1, 1):
             raise NotFound(f"work order {wo.number} or its operation {w.operation_seq} does not exist")
-        moved: dict[str, float] = {}
-        for item, _, qty in w.moves:
-            moved[item] = moved.get(item, 0.0) + qty
         report = CompletionRecord(report_id, w.client_key, wo.number, w.operation_seq, w.report_good, w.report_scrap,
                                   None, w.reported_by, w.reported_at, "")
-        return RecordedCompletion(report, {c: round(after.get(ids[c], 0.0) - moved.get(c, 0.0), 9) + 0.0
-                                           for c in w.take})
+        return RecordedCompletion(report, {c: before.get(ids[c], 0.0) for c in w.take})
 
     @staticmethod
     def _completion(row: Any) -> CompletionRecord:

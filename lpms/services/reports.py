@@ -92,7 +92,7 @@ def report_completion(uow: ShopFloorUnitOfWork, work_order: str, operation_seq: 
     by = _checks.text(reported_by or actor, "reported by", max_len=64, required=True)
     with uow:
         claim = uow.reports.claim_completion(client_key=key, work_order=work_order, lock_timeout=lock_timeout,
-                                             busy_message=BUSY_MESSAGE)
+                                             busy_message=BUSY_MESSAGE, operation=operation_seq)
         wo = claim.work_order
         if claim.existing is not None:  # a resend: the original report (or Conflict)
             return _replay_or_conflict(uow, claim.existing, claim.existing_moves, wo, work_order, operation_seq,
