@@ -1,4 +1,4 @@
-"""Completion reports over HTTP: the production server (waitress, ``lpms serve``) on PostgreSQL.
+"""Completion reports over HTTP: the production server (granian, ``lpms serve``) on PostgreSQL.
 
 python -m bench http_reports [--pg-admin-url URL] [--items 300] [--reports 6000] [--clients 16]
                              [--processes 2] [--threads 8] [--keep]
@@ -7,8 +7,8 @@ python -m bench http_reports [--pg-admin-url URL] [--items 300] [--reports 6000]
    (lpms.simulation.plants.generated_plant) imported, planned, approved and released with a
    fence of 2 periods; components received; a supervisor with one API token per client; the
    planner's statistics gathered (``ANALYZE``, as autovacuum does within a minute).
-2. ``lpms serve`` in a subprocess (``--processes`` gunicorn workers of ``--threads`` threads; one
-   process: waitress), waited for on /healthz.
+2. ``lpms serve`` in a subprocess (``--processes`` granian workers of ``--threads`` threads),
+   waited for on /healthz.
 3. ``--clients`` concurrent clients (threads, one keep-alive connection each) POST
    /api/v1/reports/completions with ``Authorization: Bearer``; each report is sent twice under
    the same ``Idempotency-Key`` (a resend after a lost answer): the first must answer 201, the
@@ -144,7 +144,7 @@ def cpu_seconds(pid: int | None = None, comm_prefix: str | None = None) -> float
 
 
 def server_cpu(pid: int) -> float:
-    """CPU time of the server process and its worker processes (gunicorn's)."""
+    """CPU time of the server process and its worker processes."""
     children = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -262,7 +262,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (default 16)")
     parser.add_argument("--threads", type=int, default=8, help="server threads per process (default 8)")
     parser.add_argument("--processes", type=int, default=2,
-                        help="server processes (default 2, one per core: gunicorn; 1: waitress)")
+                        help="server worker processes (default 2, one per core)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="solver time limit, s (default 120)")
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not gather the planner's statistics after the setup (ANALYZE)")
@@ -307,8 +307,7 @@ def main(argv: list[str]) -> int:
     ok_rate, ok_p95 = rep["rate"] >= 300, rep["p95_ms"] < 100
     ok_count = check["lost"] == 0 and check["doubled"] == 0 and not check["good_not_sum_of_reports"] \
         and not check["good_not_what_was_sent"] and not rep["errors"]
-    server_kind = (f"gunicorn {args.processes} processes x {args.threads} threads" if args.processes > 1
-                   else f"waitress {args.threads} threads")
+    server_kind = f"granian {args.processes} processes x {args.threads} threads"
     rows = [
         ("reports/s (distinct)", f"{rep['rate']:,.0f} ({rep['reports']:,} reports in {rep['wall_s']:.1f} s; "
          f"{rep['request_rate']:,.0f} requests/s with the retries)", ">= 300 " + ("met" if ok_rate else "**missed**")),

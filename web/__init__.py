@@ -22,7 +22,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
     """The Flask application over the database the settings name (opened here unless given)."""
     from web import admin, api, auth, errors, floor, plan, report
     from web.context import WebContext
-    from web.security import TokenCache, csrf, init_login, public
+    from web.security import ScreenSessionInterface, TokenCache, csrf, init_login, public
     from web.throttle import LoginThrottle
 
     app = Flask(__name__)
@@ -38,6 +38,7 @@ def create_app(settings: Settings, *, database: Database | None = None, testing:
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         JSON_SORT_KEYS=False,
     )
+    app.session_interface = ScreenSessionInterface()
     db = database if database is not None else open_database(settings)
     app.extensions["lpms"] = WebContext(settings, db)
     app.extensions["lpms_tokens"] = TokenCache(settings.api_token_cache_seconds)

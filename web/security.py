@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -62,6 +63,17 @@ def init_login(app: Flask) -> None:
             return None
         record = users.get_user(uow(), int(user_id))
         return WebUser(record) if record is not None and record.active else None
+
+
+class ScreenSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session for the screens; none for the API (``/api/``), which takes
+    no session cookie: its requests get Flask's null session (reading finds nothing, writing
+    raises), never open or sign a cookie, and never set one."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def is_api_request() -> bool:

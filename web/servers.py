@@ -1,10 +1,16 @@
-"""The production WSGI servers behind ``lpms serve`` (docs/web.md, "Serving").
+"""The production WSGI server behind ``lpms serve`` (docs/web.md, "Serving"): granian.
 
-One process (the default): waitress, pure Python, on Linux and Windows, a thread pool.
-More than one process (``--processes N``, Linux and macOS): gunicorn's pre-fork arbiter with
-threaded workers (``gthread``); each worker builds its own application and database pool after
-the fork. A Python process runs Python code on one core at a time, so a second process is what
-lets the web use a second core.
+granian's HTTP handling (parsing, keep-alive, writing answers) is compiled Rust; only the
+application runs in Python, on ``--threads`` threads per worker process. ``--processes N``
+starts N worker processes on one listening socket (Linux and macOS; granian serves Windows with
+one): a Python process runs Python code on one core at a time, so a second process is what lets
+the web use a second core. Each worker builds its own application and database pool
+(``load_app``, after the worker started). SIGINT and SIGTERM stop the workers and return from
+``serve``.
+
+Measured against the servers it replaced (bench/RESULTS.md, "Web"): per completion report over
+HTTP, gunicorn's threaded workers took 1.5-1.7 ms of server CPU, granian 1.2-1.3 ms; waitress
+(pure Python, one process) more than either.
 
 Proxy headers: trusted only from the ``trusted_proxy`` address (one hop): the client's address,
 scheme, host and port then come from that proxy's ``X-Forwarded-*`` headers; from anyone else
@@ -12,10 +18,16 @@ those headers are dropped, so a client cannot pose as another address.
 """
 from __future__ import annotations
 
+import socket
+import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+if TYPE_CHECKING:
+    from lpms.settings import Settings
 
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
                      "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
@@ -23,17 +35,9 @@ FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_F
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
-def waitress_proxy_options(trusted_proxy: str) -> dict[str, Any]:
-    """waitress's own options for a trusted reverse proxy (none without one)."""
-    if not trusted_proxy:
-        return {}
-    return {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
-            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host x-forwarded-port"}
-
-
 class TrustedProxy:
-    """WSGI middleware for gunicorn: X-Forwarded-* headers from ``proxy`` (``*``: any peer) are
-    applied (werkzeug's ProxyFix, one hop); from any other peer they are removed."""
+    """WSGI middleware: X-Forwarded-* headers from ``proxy`` (``*``: any peer) are applied
+    (werkzeug's ProxyFix, one hop); from any other peer they are removed."""
 
     def __init__(self, app: WsgiApp, proxy: str) -> None:
         self.app = app
@@ -48,28 +52,42 @@ class TrustedProxy:
         return self.app(environ, start_response)
 
 
-def serve_waitress(app: WsgiApp, *, host: str, port: int, threads: int, trusted_proxy: str) -> None:
-    import waitress
+def load_app(settings: Settings, threads: int) -> WsgiApp:
+    """A worker's application: its own database pool, a connection per server thread (a smaller
+    pool would open and close a connection per request beyond its size), behind the proxy
+    middleware. Module-level, so that a worker started by ``spawn`` (macOS) can unpickle it."""
+    from lpms.bootstrap import open_database
+    from web import create_app
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="lpms", clear_untrusted_proxy_headers=True,
-                   **waitress_proxy_options(trusted_proxy))
+    app = create_app(settings, database=open_database(settings, connections=threads))
+    return TrustedProxy(app, settings.trusted_proxy)
 
 
-def serve_gunicorn(make_app: Callable[[], WsgiApp], *, host: str, port: int, processes: int, threads: int,
-                   trusted_proxy: str) -> None:
-    """Serve with ``processes`` gunicorn workers of ``threads`` threads; ``make_app`` runs in each
-    worker after the fork. Returns when the arbiter stops (SIGINT, SIGTERM)."""
-    from gunicorn.app.base import BaseApplication
+def check_address(host: str, port: int) -> None:
+    """Raise OSError when ``host:port`` cannot be listened on (in use, not an address of this
+    machine), before any worker starts (granian's own error is a Rust backtrace)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if sys.platform != "win32":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        probe.bind((host, port))
 
-    class Application(BaseApplication):
-        def load_config(self) -> None:
-            for name, value in {"bind": [f"{host}:{port}"], "workers": processes, "worker_class": "gthread",
-                                "threads": threads, "preload_app": False, "accesslog": None, "errorlog": "-",
-                                "loglevel": "warning", "forwarded_allow_ips": "",
-                                "proc_name": "lpms"}.items():
-                self.cfg.set(name, value)
 
-        def load(self) -> WsgiApp:
-            return TrustedProxy(make_app(), trusted_proxy)
+def serve(settings: Settings, *, host: str, port: int, processes: int, threads: int) -> None:
+    """Serve until SIGINT or SIGTERM: ``processes`` granian workers of ``threads`` threads.
+    Raises OSError when the address cannot be listened on."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
-    Application().run()
+    check_address(host, port)
+    # errors only: granian's warnings are sizing advice (it finds 8 threads many for 2 cores;
+    # ours wait on the database most of the time)
+    server = Granian("lpms", address=host, port=port, interface=Interfaces.WSGI, workers=processes,
+                     blocking_threads=threads, websockets=False, log_level=LogLevels.error, log_access=False)
+    try:
+        server.serve(target_loader=partial(load_app, settings, threads), wrap_loader=False)
+    except RuntimeError as exc:  # the listening socket, should it be taken between the check and here
+        if "in use" in str(exc):
+            raise OSError(f"address {host}:{port} is in use") from None
+        raise

@@ -7,8 +7,9 @@ clears the user name's failures and that name's failures counted against the add
 supervisor's typos on a shared tablet do not add up to lock the tablet; someone trying other
 names from it still does).
 
-In-process and in memory: one server process (``lpms serve`` is one waitress process) keeps
-one count; a restart forgets it. The time is passed in (the request's ``now``, web/context.py),
+In-process and in memory: each server process keeps its own count (``lpms serve --processes N``:
+a name or address may get up to N x 5 failures in before every process has paused it, as the
+kernel spreads connections over the processes); a restart forgets it. The time is passed in (the request's ``now``, web/context.py),
 never read here.
 """
 from __future__ import annotations

@@ -7,7 +7,6 @@ import getpass
 import importlib.util
 import os
 import secrets
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,53 +60,43 @@ def _start_jobs(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from lpms.bootstrap import open_database
-    from web import create_app
-    from web.servers import serve_gunicorn, serve_waitress
+    from web import servers
 
     settings = serving_settings(settings_of(args), demo=args.demo)
     processes = args.processes
     if processes < 1 or args.threads < 1:
         raise UsageError("lpms serve: --processes and --threads must be at least 1")
     if processes > 1 and sys.platform == "win32":
-        raise UsageError("lpms serve: more than one process needs Linux or macOS (gunicorn); on Windows serve "
-                         "with one process (--processes 1)")
-    database = open_database(settings, connections=args.threads)  # a connection per server thread
+        raise UsageError("lpms serve: more than one process needs Linux or macOS; on Windows serve with one "
+                         "process (--processes 1)")
+    try:
+        servers.check_address(args.host, args.port)
+    except OSError as exc:
+        raise UsageError(f"lpms serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     url = f"http://{args.host}:{args.port}"
     jobs = None
     if args.demo:
         from lpms.services.users import ensure_demo_users
 
-        demo_users = ensure_demo_users(database.uow(), actor=actor(), now=now_of(args))
+        with open_database(settings) as database:
+            demo_users = ensure_demo_users(database.uow(), actor=actor(), now=now_of(args))
         jobs = _start_jobs(args)
         print(f"LPMS demo plant at {url}  (Ctrl-C stops the server and the jobs process)")
         print("demo users (user / password):")
         for name, role, password in demo_users:
             print(f"  {name:<11} {password:<16} {role.value}")
     else:
+        open_database(settings).dispose()  # a missing or old database is refused before the workers start
         how = f"{processes} processes x {args.threads} threads" if processes > 1 else f"{args.threads} threads"
         print(f"LPMS at {url}  ({how}; Ctrl-C stops)")
     sys.stdout.flush()
     try:
-        if processes == 1:
-            def stop(signum: int, frame: Any) -> None:
-                raise KeyboardInterrupt
-
-            signal.signal(signal.SIGTERM, stop)
-            serve_waitress(create_app(settings, database=database), host=args.host, port=args.port,
-                           threads=args.threads, trusted_proxy=settings.trusted_proxy)
-        else:
-            database.dispose()  # each worker opens its own after the fork
-
-            def make_app() -> Any:
-                return create_app(settings, database=open_database(settings, connections=args.threads))
-
-            serve_gunicorn(make_app, host=args.host, port=args.port, processes=processes, threads=args.threads,
-                           trusted_proxy=settings.trusted_proxy)
+        servers.serve(settings, host=args.host, port=args.port, processes=processes, threads=args.threads)
+    except OSError as exc:
+        raise UsageError(f"lpms serve: cannot listen on {args.host}:{args.port}: "
+                         f"{exc.strerror or exc}") from None
     except KeyboardInterrupt:
         pass
-    except SystemExit as exc:  # gunicorn's arbiter stops by exiting (SIGINT, SIGTERM)
-        if exc.code not in (0, None):
-            raise
     finally:
         if jobs is not None:
             jobs.terminate()
@@ -115,7 +104,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 jobs.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 jobs.kill()
-        database.dispose()
     return 0
 
 
@@ -174,10 +162,9 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("serve", parents=[common], help="Serve the web application (waitress; gunicorn for several "
-                       "processes).",
-                       description="Serve the web screens and the JSON API with waitress (one process) or gunicorn "
-                                   "(--processes N, Linux and macOS). Needs a secret key "
+    p = sub.add_parser("serve", parents=[common], help="Serve the web application (granian).",
+                       description="Serve the web screens and the JSON API with granian: --processes worker "
+                                   "processes (more than one: Linux and macOS) of --threads threads. Needs a secret key "
                                    "(secret_key setting) except with --demo, which generates one into the "
                                    "instance folder, creates the demo users, starts the jobs process beside "
                                    "the server and prints the URL and the users.")
@@ -185,7 +172,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--threads", type=int, default=8, help="worker threads per process (default 8)")
     p.add_argument("--processes", type=int, default=1,
-                   help="server processes (default 1: waitress; more: gunicorn workers, Linux and macOS)")
+                   help="server worker processes (default 1; more: Linux and macOS), one per core to use")
     p.add_argument("--demo", action="store_true", help="the demo instance: own secret key, demo users, jobs process")
     p.set_defaults(func=cmd_serve)
 

@@ -35,7 +35,7 @@ same columns the ORM models map. A driver error is re-raised as SQLAlchemy's DBA
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -138,6 +138,13 @@ def driver_connection(session: Session) -> psycopg.Connection[Any]:
     return conn
 
 
+def _array(values: Iterable[int | float | str]) -> str:
+    """A PostgreSQL array literal of integers, floats (``repr``: read back exactly) or enum values
+    (plain words, nothing to quote), cast by the statement (``%(x)s::integer[]``). Cheaper for the
+    driver than a list, whose element type it looks up per call."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 @contextmanager
 def _driver_errors(sql: str) -> Iterator[None]:
     try:
@@ -201,9 +208,9 @@ def record(session: Session, *, lock_rows: bool, key: str, wo_id: int, seq: int,
     params = {"key": key, "wo_id": wo_id, "seq": seq, "report_good": report_good, "report_scrap": report_scrap,
               "by": reported_by, "at": reported_at, "op_good": op_good, "op_scrap": op_scrap, "good": good,
               "scrap": scrap, "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
-              "entity": entity, "detail": Json(dict(detail)), "move_items": [m[0] for m in moves],
-              "move_kinds": [m[1] for m in moves], "move_qty": [m[2] for m in moves], "ids": wanted,
-              "held": wanted if held_all else []}
+              "entity": entity, "detail": Json(dict(detail)), "move_items": _array(m[0] for m in moves),
+              "move_kinds": _array(m[1] for m in moves), "move_qty": _array(m[2] for m in moves),
+              "ids": _array(wanted), "held": _array(wanted if held_all else ())}
     with _driver_errors(_WRITE):
         written = cur.execute(_WRITE, params).fetchone()
         assert written is not None

@@ -1,5 +1,5 @@
 """Browser tests in a real headless Chromium (Debian's chromium + chromium-driver, driven by
-Selenium) at tablet size 1024x768, against the app served by waitress in a thread. Screenshots
+Selenium) at tablet size 1024x768, against the app served by werkzeug's threaded server in a thread. Screenshots
 of each main screen go to test-artifacts/screens/. Skipped only when Chromium is missing and
 CI is not set (CI=true fails instead)."""
 from __future__ import annotations
@@ -38,14 +38,14 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def live(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Plant, str]]:
-    import waitress
+    from werkzeug.serving import make_server
 
     p = build_plant(db_factory, tmp_path_factory.mktemp("browser"))
-    server = waitress.create_server(p.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = make_server("127.0.0.1", 0, p.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield p, f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    yield p, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
     thread.join(timeout=5)
     p.database.dispose()
 

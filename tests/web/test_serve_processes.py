@@ -1,6 +1,6 @@
-"""`lpms serve --processes N`: gunicorn's workers (each with its own application and database
-pool) serve the app; SIGTERM stops the arbiter and its workers, exit status 0. And the proxy
-middleware the workers run behind (web.servers.TrustedProxy)."""
+"""`lpms serve --processes N`: granian's worker processes (each with its own application and
+database pool) serve the app; SIGTERM stops the server and its workers, exit status 0. And the
+proxy middleware the workers run behind (web.servers.TrustedProxy)."""
 from __future__ import annotations
 
 import http.client
@@ -49,7 +49,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gunicorn and /proc: Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
 def test_two_processes_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'lpms.db'}"
     migrate.upgrade(url)
@@ -98,3 +98,33 @@ def test_trusted_proxy_applies_forwarded_headers_only_from_the_proxy() -> None:
     assert seen[1] == {"REMOTE_ADDR": "10.0.0.9", "wsgi.url_scheme": "http", "HTTP_X_FORWARDED_FOR": None}
     TrustedProxy(app, "")({**headers, "REMOTE_ADDR": "10.0.0.1"}, lambda *a: None)
     assert seen[2]["REMOTE_ADDR"] == "10.0.0.1" and seen[2]["HTTP_X_FORWARDED_FOR"] is None
+
+
+def test_one_process_serves_and_an_address_in_use_is_refused_plainly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lpms.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
+    cmd = [sys.executable, "-m", "lpms", "serve", "--threads", "2", "--port", str(port), "--database-url", url]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+            try:
+                status, _ = _get(port, "/healthz")
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200
+        # a second server on the same port: a plain message, exit status 2, nothing started
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert second.stderr.strip() == f"lpms serve: cannot listen on 127.0.0.1:{port}: Address already in use"
+        assert "LPMS at" not in second.stdout
+        assert _get(port, "/healthz")[0] == 200  # the first still serves
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"2 threads" in out and not err.strip(), err.decode()

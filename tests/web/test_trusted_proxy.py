@@ -1,45 +1,50 @@
 """The trusted_proxy setting: behind a reverse proxy, the client's address (which login throttling
 counts) comes from the proxy's X-Forwarded-For; without the setting such headers are dropped, so
-a client cannot pose as another address."""
+a client cannot pose as another address. Through the production server (granian, in a
+subprocess) and web.servers.TrustedProxy, as ``lpms serve`` runs them."""
 from __future__ import annotations
 
 import http.client
-import threading
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
 
-import waitress.server
-from waitress import wasyncore
-
-from lpms.settings import Settings
-from web.servers import waitress_proxy_options
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _echo_address(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [environ.get("REMOTE_ADDR", "").encode()]
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextmanager
-def _serving(settings: Settings) -> Iterator[int]:
-    server: Any = waitress.server.create_server(_echo_address, host="127.0.0.1", port=0, threads=1,
-                                                clear_untrusted_proxy_headers=True, **waitress_proxy_options(settings.trusted_proxy))
-    stop = threading.Event()
-
-    def loop() -> None:  # the server's own loop, in short turns, so that it can be stopped cleanly
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
+def _serving(trusted_proxy: str) -> Iterator[int]:
+    port = _free_port()
+    env = dict(os.environ, LPMS_TEST_TRUSTED_PROXY=trusted_proxy, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+                             "tests.web.echo_app:make"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        yield int(server.effective_port)
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "granian exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "granian did not listen within 30 s"
+                time.sleep(0.1)
+        yield port
     finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)  # the listening socket and the connections it accepted
+        proc.terminate()
+        proc.communicate(timeout=30)
 
 
 def _address_seen(port: int, forwarded_for: str) -> str:
@@ -52,11 +57,15 @@ def _address_seen(port: int, forwarded_for: str) -> str:
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client() -> None:
-    with _serving(Settings(trusted_proxy="127.0.0.1")) as port:
+    with _serving("127.0.0.1") as port:
         assert _address_seen(port, "10.1.2.3") == "10.1.2.3"
 
 
 def test_without_the_setting_a_forwarded_address_is_ignored() -> None:
-    assert waitress_proxy_options(Settings().trusted_proxy) == {}
-    with _serving(Settings()) as port:
+    with _serving("") as port:
+        assert _address_seen(port, "10.1.2.3") == "127.0.0.1"
+
+
+def test_a_forwarded_address_from_another_peer_is_ignored() -> None:
+    with _serving("10.9.9.9") as port:
         assert _address_seen(port, "10.1.2.3") == "127.0.0.1"
