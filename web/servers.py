@@ -5,7 +5,9 @@ application runs in Python, on ``--threads`` threads per worker process. ``--pro
 starts N worker processes on one listening socket (Linux and macOS; granian serves Windows with
 one): a Python process runs Python code on one core at a time, so a second process is what lets
 the web use a second core. Each worker builds its own application and database pool
-(``load_app``, after the worker started). SIGINT and SIGTERM stop the workers and return from
+(``load_app``, after the worker started). SIGINT and SIGTERM stop the workers (a worker not
+stopped within ``STOP_TIMEOUT_S`` is killed; requests still running are cut off, and a report
+cut off before its commit is simply not recorded: its resend records it) and return from
 ``serve``.
 
 Measured against the servers it replaced (bench/RESULTS.md, "Web"): per completion report over
@@ -33,6 +35,7 @@ FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_F
                      "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+STOP_TIMEOUT_S = 5  # a worker not stopped this long after SIGINT / SIGTERM is killed
 
 
 class TrustedProxy:
@@ -83,8 +86,12 @@ def serve(settings: Settings, *, host: str, port: int, processes: int, threads: 
     check_address(host, port)
     # errors only: granian's warnings are sizing advice (it finds 8 threads many for 2 cores;
     # ours wait on the database most of the time)
+    # workers_kill_timeout: a worker that got SIGINT and SIGTERM at once (Ctrl-C reaches the whole
+    # process group) sometimes never stops on a busy machine (granian 2.8; seen here about one
+    # stop in two under full CPU load); it is killed after this many seconds
     server = Granian("lpms", address=host, port=port, interface=Interfaces.WSGI, workers=processes,
-                     blocking_threads=threads, websockets=False, log_level=LogLevels.error, log_access=False)
+                     blocking_threads=threads, websockets=False, log_level=LogLevels.error, log_access=False,
+                     workers_kill_timeout=STOP_TIMEOUT_S)
     try:
         server.serve(target_loader=partial(load_app, settings, threads), wrap_loader=False)
     except RuntimeError as exc:  # the listening socket, should it be taken between the check and here
