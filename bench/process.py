@@ -177,6 +177,49 @@ def receive_components(db: Database, work_orders: list[Any]) -> None:
         receive_stock(db.uow(), item, 1e9, actor=ACTOR, now=NOW, reference="bench")
 
 
+def add_history(url: str, work_orders: list[Any], moves: int) -> None:
+    """``moves`` old stock moves on the component items (adjustments of +1 and -1 in pairs per
+    item: on-hand and the balances do not change), as a ledger that has run for a long time."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(text(
+                "SELECT id FROM items WHERE code = ANY(:codes) ORDER BY id"),
+                {"codes": sorted({c.item for wo in work_orders for c in wo.components})})]
+            conn.execute(text(
+                "INSERT INTO stock_moves (item_id, kind, quantity, reference, reason, posted_by, posted_at) "
+                "SELECT (:ids)[1 + (g / 2) % :n], 'adjustment', CASE WHEN g % 2 = 0 THEN 1 ELSE -1 END, '', "
+                "'bench history', 'bench', :at FROM generate_series(0, :moves - 1) AS g"),
+                {"ids": ids, "n": len(ids), "moves": moves - moves % 2, "at": NOW - dt.timedelta(days=365)})
+    finally:
+        engine.dispose()
+
+
+def on_hand_reads(url: str, work_orders: list[Any], rounds: int = 3) -> tuple[float, float]:
+    """Mean ms to read the on-hand of one work order's components: by summing their moves (the
+    read before ``stock_balances``) and from the balances (the read now)."""
+    engine = create_engine(url)
+    summed = "SELECT i.id, (SELECT sum(v.quantity) FROM stock_moves v WHERE v.item_id = i.id) FROM items i " \
+             "WHERE i.code = ANY(:codes)"
+    kept = "SELECT i.id, (SELECT b.moved FROM stock_balances b WHERE b.item_id = i.id) FROM items i " \
+           "WHERE i.code = ANY(:codes)"
+    sets = [sorted(c.item for c in wo.components) for wo in work_orders if wo.components][:200]
+    out = []
+    try:
+        with engine.connect() as conn:
+            for sql in (summed, kept):
+                for c in sets[:20]:
+                    conn.execute(text(sql), {"codes": c}).all()
+                t0 = time.perf_counter()
+                for _ in range(rounds):
+                    for c in sets:
+                        conn.execute(text(sql), {"codes": c}).all()
+                out.append((time.perf_counter() - t0) * 1000 / (rounds * max(len(sets), 1)))
+    finally:
+        engine.dispose()
+    return out[0], out[1]
+
+
 def post_reports(db: Database, work_orders: list[Any], n_reports: int, threads: int) -> dict[str, Any]:
     """``n_reports`` completion reports from ``threads`` threads; each work order belongs to one
     thread, which reports its operations round-robin in sequence (each report is accepted)."""
@@ -313,6 +356,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-replan", action="store_true", help="leave out the re-plan cases")
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not gather the planner's statistics after the setup (ANALYZE)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="old stock moves on the component items before the reports (default 0)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args(argv)
     options = SolverOptions(time_limit_s=args.time_limit, threads=1)
@@ -335,6 +380,10 @@ def main(argv: list[str]) -> int:
             rows.append(("release", f"{len(wos):,} work orders ({sum(len(w.operations) for w in wos):,} operations), "
                          f"fence {FENCE}", f"{release_s:.3f} s", "< 2 s " + ("met" if release_s < 2 else "**missed**")))
             receive_components(db, wos)
+            if args.history:
+                t0 = time.perf_counter()
+                add_history(url, wos, args.history)
+                print(f"{args.history:,} stock moves of history added in {time.perf_counter() - t0:.1f} s", flush=True)
             if not args.no_analyze:
                 analyze(url)
             t0 = time.perf_counter()
@@ -356,6 +405,12 @@ def main(argv: list[str]) -> int:
                          ">= 500/s " + ("met" if rep["rate"] >= 500 else "**missed**")))
             if rep["errors"]:
                 print("first rejected reports:", *rep["errors"][:5], sep="\n  ")
+            summed_ms, kept_ms = on_hand_reads(url, wos)
+            with db.engine.connect() as conn:
+                ledger = int(conn.execute(text("SELECT count(*) FROM stock_moves")).scalar() or 0)
+            rows.append(("on-hand of a work order's components", f"{ledger:,} stock moves in the ledger "
+                         f"({args.history:,} of history)", f"{kept_ms:.3f} ms from the balances; "
+                         f"{summed_ms:.3f} ms summing the moves (the read before)", ""))
         finally:
             db.dispose()
     if not args.skip_replan:

@@ -89,7 +89,8 @@ LEFT JOIN prev p ON true
 LEFT JOIN (work_orders w JOIN items hi ON hi.id = w.item_id) ON w.number = %(number)s"""
 
 # the report (unless its key was taken meanwhile: then nothing else is written either), the
-# operation's and the order's totals, the audit row and the stock moves, in one statement; and
+# operation's and the order's totals, the audit row, the stock moves and the items' balances
+# (``stock_balances``, in item id order), in one statement; and
 # the on-hand of the ``held`` items (locked by ``_CLAIM``, so read as it is: this statement began
 # once the locks were held), before this report's moves (a statement does not see the rows its
 # own WITH parts insert)
@@ -116,18 +117,24 @@ moves AS (
     SELECT m.item_id, m.kind, m.quantity, %(wo_id)s, rep.id, NULL, '', '', %(actor)s, %(now)s
     FROM unnest(%(move_items)s::integer[], %(move_kinds)s::varchar[], %(move_qty)s::float8[])
          AS m(item_id, kind, quantity) CROSS JOIN rep
-    RETURNING 1)
+    RETURNING 1),
+bal AS (
+    INSERT INTO stock_balances (item_id, moved)
+    SELECT m.item_id, sum(m.quantity)
+    FROM unnest(%(move_items)s::integer[], %(move_qty)s::float8[]) AS m(item_id, quantity) CROSS JOIN rep
+    GROUP BY m.item_id ORDER BY m.item_id
+    ON CONFLICT (item_id) DO UPDATE SET moved = stock_balances.moved + excluded.moved)
 SELECT (SELECT id FROM rep), (SELECT count(*) FROM op), (SELECT count(*) FROM wo), (SELECT count(*) FROM audit),
        (SELECT count(*) FROM moves),
        (SELECT json_agg(json_build_array(i.id, (SELECT s.on_hand FROM stock s WHERE s.item_id = i.id),
-                                         (SELECT sum(v.quantity) FROM stock_moves v WHERE v.item_id = i.id)))
+                                         (SELECT b.moved FROM stock_balances b WHERE b.item_id = i.id)))
         FROM items i WHERE i.id = ANY(%(held)s::integer[]))"""
 
 _LOCK_ITEMS = "SELECT id FROM items WHERE id = ANY(%(ids)s::integer[]) ORDER BY id{lock}"
 
 _ON_HAND = """
 SELECT i.id, (SELECT s.on_hand FROM stock s WHERE s.item_id = i.id),
-       (SELECT sum(v.quantity) FROM stock_moves v WHERE v.item_id = i.id)
+       (SELECT b.moved FROM stock_balances b WHERE b.item_id = i.id)
 FROM items i WHERE i.id = ANY(%(ids)s::integer[])"""
 
 

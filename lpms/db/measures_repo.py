@@ -218,8 +218,8 @@ class MeasuresReader:
         # stock, open purchases, buffers
         opening = dict(self._rows(select(m.Item.code, m.Stock.on_hand).join(m.Item, m.Item.id == m.Stock.item_id)))
         on_hand: dict[str, float] = defaultdict(float, {c: float(q) for c, q in opening.items()})
-        for code, qty in self._rows(select(m.Item.code, func.sum(m.StockMove.quantity))
-                                    .join(m.Item, m.Item.id == m.StockMove.item_id).group_by(m.Item.code)):
+        for code, qty in self._rows(select(m.Item.code, m.StockBalance.moved)
+                                    .join(m.Item, m.Item.id == m.StockBalance.item_id)):
             on_hand[code] += float(qty or 0.0)
         purchases = [ms.Purchase(item, period_of_day(due), float(qty)) for item, due, qty in self._rows(
             select(m.Item.code, m.ScheduledReceipt.due_date, m.ScheduledReceipt.quantity)

@@ -432,7 +432,7 @@ class StockMove(Base):
     """The append-only stock ledger. ``quantity`` is signed: positive adds to on-hand (receipt,
     work-order output, upward adjustment, a returned issue), negative takes from it (issue to a
     work order, shipment, downward adjustment). On-hand of an item is its opening balance (the
-    ``stock`` row) plus the sum of its moves."""
+    ``stock`` row) plus the sum of its moves, kept in ``stock_balances``."""
 
     __tablename__ = "stock_moves"
     __table_args__ = (CheckConstraint("quantity <> 0", name="quantity_nonzero"),)
@@ -449,6 +449,17 @@ class StockMove(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     posted_by: Mapped[str] = mapped_column(String(64))
     posted_at: Mapped[dt.datetime] = mapped_column()  # set by the service, from its ``now``
+
+
+class StockBalance(Base):
+    """The sum of an item's stock moves, kept with every move posted (in the move's transaction):
+    on-hand is ``stock.on_hand`` (the opening balance) plus ``moved``, read in one row however
+    long the ledger grows. No row: no moves."""
+
+    __tablename__ = "stock_balances"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    moved: Mapped[float] = mapped_column(Float)
 
 
 class AuditEntry(Base):

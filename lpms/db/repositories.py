@@ -54,10 +54,10 @@ class PlanningReader:
             select(m.StockMove.customer_order_id, func.sum(m.StockMove.quantity))
             .where(m.StockMove.kind == StockMoveKind.SHIPMENT, m.StockMove.customer_order_id.is_not(None))
             .group_by(m.StockMove.customer_order_id)).tuples().all())
-        # on-hand is the ledger's: the opening balance (``stock``) plus every stock move
+        # on-hand is the ledger's: the opening balance (``stock``) plus every stock move (their sum
+        # per item is kept in ``stock_balances``)
         on_hand = {code[st.item_id]: st.on_hand for st in s.scalars(select(m.Stock))}
-        for item_id, moved in s.execute(select(m.StockMove.item_id, func.sum(m.StockMove.quantity))
-                                        .group_by(m.StockMove.item_id)).tuples():
+        for item_id, moved in s.execute(select(m.StockBalance.item_id, m.StockBalance.moved)).tuples():
             on_hand[code[item_id]] = round(on_hand.get(code[item_id], 0.0) + float(moved or 0.0), 9) + 0.0
         return PlanningRows(
             periods=tuple(PeriodRow(p.seq, p.start_date, p.end_date) for p in periods),

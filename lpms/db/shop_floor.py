@@ -121,8 +121,18 @@ def _items_by_code(lock: bool) -> Select[Any]:
 @functools.cache
 def _on_hand() -> Select[Any]:
     opening = select(m.Stock.on_hand).where(m.Stock.item_id == m.Item.id).scalar_subquery()
-    moved = select(func.sum(m.StockMove.quantity)).where(m.StockMove.item_id == m.Item.id).scalar_subquery()
+    moved = select(m.StockBalance.moved).where(m.StockBalance.item_id == m.Item.id).scalar_subquery()
     return select(m.Item.code, opening, moved).where(m.Item.code.in_(bindparam("codes", expanding=True)))
+
+
+@functools.cache
+def _add_to_balance(dialect: str) -> Any:
+    """Add ``b_moved`` to the item's balance (its row made on its first move)."""
+    table = _table(m.StockBalance)
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = ins.values(item_id=bindparam("b_item"), moved=bindparam("b_moved"))
+    return stmt.on_conflict_do_update(index_elements=[table.c.item_id],
+                                      set_={"moved": table.c.moved + stmt.excluded.moved})
 
 
 @functools.cache
@@ -791,7 +801,9 @@ class ShopReports:
 
 
 class StockLedger:
-    """Stock moves (append-only), on-hand derived from them, shipments against order lines."""
+    """Stock moves (append-only), on-hand derived from them (the opening balance plus the
+    item's running sum of moves, ``stock_balances``, kept here with every move), shipments
+    against order lines."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -819,8 +831,7 @@ class StockLedger:
         s = self.session
         wanted = None if codes is None else sorted(set(codes))
         opening_q = select(m.Item.code, m.Stock.on_hand).join(m.Item, m.Item.id == m.Stock.item_id)
-        moves_q = (select(m.Item.code, func.sum(m.StockMove.quantity)).join(m.Item, m.Item.id == m.StockMove.item_id)
-                   .group_by(m.Item.code))
+        moves_q = select(m.Item.code, m.StockBalance.moved).join(m.Item, m.Item.id == m.StockBalance.item_id)
         if wanted is not None:
             opening_q = opening_q.where(m.Item.code.in_(wanted))
             moves_q = moves_q.where(m.Item.code.in_(wanted))
@@ -850,6 +861,16 @@ class StockLedger:
             {"item_id": ids[item], "kind": kind, "quantity": qty, "work_order_id": work_order_id,
              "completion_report_id": completion_report_id, "customer_order_id": None, "reference": "",
              "reason": "", "posted_by": posted_by, "posted_at": posted_at} for item, kind, qty in moves])
+        deltas: dict[int, float] = {}
+        for item, _, qty in moves:
+            deltas[ids[item]] = deltas.get(ids[item], 0.0) + qty
+        self._add_to_balances(deltas)
+
+    def _add_to_balances(self, deltas: dict[int, float]) -> None:
+        """Keep ``stock_balances`` equal to the sum of each item's moves (in id order: two
+        transactions moving the same items queue for their balance rows, never deadlock)."""
+        self.session.execute(_add_to_balance(_dialect(self.session)),
+                             [{"b_item": item_id, "b_moved": qty} for item_id, qty in sorted(deltas.items())])
 
     def on_hand(self, codes: Iterable[str] | None = None) -> dict[str, float]:
         """On-hand per item (every item with stock or moves, or the items named, in one query)."""
@@ -873,6 +894,7 @@ class StockLedger:
                           reference=reference, reason=reason, posted_by=posted_by, posted_at=posted_at)
         self.session.add(row)
         self.session.flush()
+        self._add_to_balances({item_id: quantity})
         return row.id
 
     def moves(self, *, item: str | None = None, completion_report_id: int | None = None,

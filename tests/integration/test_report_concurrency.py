@@ -32,6 +32,7 @@ from lpms.domain.enums import StockMoveKind, WorkOrderStatus
 from lpms.domain.errors import Busy, Conflict, InvalidInput, LpmsError
 from lpms.services.csv_io import import_texts
 from lpms.services.reports import report_completion
+from tests.helpers import balance_problems
 from tests.shop_floor_plant import NOW, plant_texts
 
 pytestmark = pytest.mark.db
@@ -205,6 +206,7 @@ def problems(url: str, outcome: Outcome) -> list[str]:
             on_hand = uow.stock.on_hand(["C", "M"])
             if abs(on_hand["C"] - (OPENING["C"] - issued_c)) > 1e-6 or on_hand["C"] < 0 or on_hand["M"] < 0:
                 found.append(f"ledger: on-hand {on_hand}, expected C {OPENING['C'] - issued_c:g}")
+            found += [f"balance: {p}" for p in balance_problems(uow.session)]
             audit = uow.session.scalar(select(func.count()).select_from(m.AuditEntry)
                                        .where(m.AuditEntry.entity == "completion_report"))
             if audit != len(stored):

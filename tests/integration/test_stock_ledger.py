@@ -22,6 +22,7 @@ from lpms.domain.errors import Conflict, InvalidInput, LpmsError, NotFound, Stoc
 from lpms.services.csv_io import import_texts
 from lpms.services.reports import correct_completion, report_completion
 from lpms.services.stock import adjust_stock, receive_stock, ship_order, stock_levels, stock_moves
+from tests.helpers import balance_problems
 from tests.shop_floor_plant import NOW, load_plant, plant_texts
 
 pytestmark = pytest.mark.db
@@ -201,6 +202,7 @@ def test_ledger_on_hand_is_opening_plus_receipts_and_outputs_less_issues_and_shi
             for item in ITEMS:
                 assert on_hand[item] == pytest.approx(expected.on_hand(item), abs=1e-9), item
                 assert on_hand[item] >= -1e-9, f"{item} went below zero"
+            assert balance_problems(uow.session) == []
             # the ledger's moves, by kind, are exactly what the accepted posts and reports said
             for kind, per_item in expected.by_kind.items():
                 for item, qty in per_item.items():

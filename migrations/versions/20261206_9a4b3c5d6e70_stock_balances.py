@@ -1,0 +1,33 @@
+"""stock_balances: the sum of each item's stock moves, kept with every move
+
+Revision ID: 9a4b3c5d6e70
+Revises: 8f3a2b4c5d60
+Create Date: 2026-12-06
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9a4b3c5d6e70"
+down_revision = "8f3a2b4c5d60"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stock_balances",
+        sa.Column("item_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("moved", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_stock_balances_item_id_items"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("item_id", name=op.f("pk_stock_balances")),
+    )
+    # the ledger so far
+    op.execute("INSERT INTO stock_balances (item_id, moved) "
+               "SELECT item_id, sum(quantity) FROM stock_moves GROUP BY item_id")
+
+
+def downgrade() -> None:
+    op.drop_table("stock_balances")
