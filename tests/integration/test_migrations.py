@@ -78,3 +78,32 @@ def test_process_management_migration_keeps_existing_work_orders_and_reports(fre
             assert _rows(conn.execute(text("SELECT client_key, work_order_id FROM downtime_reports"))) == [("d1", 1)]
     finally:
         engine.dispose()
+
+
+def test_stock_balances_migration_sums_the_ledger_so_far(fresh_url: str) -> None:
+    """9a4b3c5d6e70 creates stock_balances from the moves already posted (one row per item with
+    moves, their sum); the downgrade drops it and leaves the moves."""
+    from sqlalchemy import text
+
+    migrate.upgrade(fresh_url, "8f3a2b4c5d60")
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            for item_id, code in ((1, "A"), (2, "B"), (3, "C")):
+                conn.execute(text("INSERT INTO items (id, code, name, kind, unit, lead_time_periods, stocked, "
+                                  "safety_stock, offset_rule, backward_window, forward_window, updated_at) VALUES "
+                                  f"({item_id}, '{code}', '', 'material', 'pcs', 0, false, 0, 'backward', 0, 0, "
+                                  "'2026-12-01 08:00:00+00:00')"))
+            for item_id, kind, qty in ((1, "receipt", 10.0), (1, "adjustment", -2.5), (2, "receipt", 4.0)):
+                conn.execute(text("INSERT INTO stock_moves (item_id, kind, quantity, reference, reason, posted_by, "
+                                  "posted_at) VALUES (:i, :k, :q, '', '', 'x', '2026-12-01 08:00:00+00:00')"),
+                             {"i": item_id, "k": kind, "q": qty})
+        migrate.upgrade(fresh_url)
+        with engine.connect() as conn:
+            assert _rows(conn.execute(text("SELECT item_id, moved FROM stock_balances ORDER BY item_id"))) \
+                == [(1, 7.5), (2, 4.0)]
+        migrate.downgrade(fresh_url, "8f3a2b4c5d60")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM stock_moves")).scalar() == 3
+    finally:
+        engine.dispose()
