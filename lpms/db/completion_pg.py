@@ -91,8 +91,8 @@ LEFT JOIN (work_orders w JOIN items hi ON hi.id = w.item_id) ON w.number = %(num
 # the report (unless its key was taken meanwhile: then nothing else is written either), the
 # operation's and the order's totals, the audit row, the stock moves and the items' balances
 # (``stock_balances``, in item id order), in one statement; and
-# the on-hand of the ``held`` items (locked by ``_CLAIM``, so read as it is: this statement began
-# once the locks were held), before this report's moves (a statement does not see the rows its
+# the on-hand of the ``held`` items (locked by ``_CLAIM``, or by ``_LOCK_ITEMS`` just before, so
+# read as it is: this statement began once the locks were held), before this report's moves (a statement does not see the rows its
 # own WITH parts insert)
 _WRITE = """
 WITH rep AS (
@@ -131,11 +131,6 @@ SELECT (SELECT id FROM rep), (SELECT count(*) FROM op), (SELECT count(*) FROM wo
         FROM items i WHERE i.id = ANY(%(held)s::integer[]))"""
 
 _LOCK_ITEMS = "SELECT id FROM items WHERE id = ANY(%(ids)s::integer[]) ORDER BY id{lock}"
-
-_ON_HAND = """
-SELECT i.id, (SELECT s.on_hand FROM stock s WHERE s.item_id = i.id),
-       (SELECT b.moved FROM stock_balances b WHERE b.item_id = i.id)
-FROM items i WHERE i.id = ANY(%(ids)s::integer[])"""
 
 
 def driver_connection(session: Session) -> psycopg.Connection[Any]:
@@ -205,33 +200,27 @@ def record(session: Session, *, lock_rows: bool, key: str, wo_id: int, seq: int,
            action: str, entity: str, detail: Mapping[str, Any], moves: Sequence[tuple[int, str, float]],
            take: Sequence[int], held: Sequence[int]) -> tuple[int | None, tuple[int, ...], dict[int, float]]:
     """The report and its writes (``_WRITE``) and the on-hand of the ``take`` items before this
-    report's moves. The ``take`` items are locked: by ``claim`` (``held``), or here, after the
-    writes, in id order, their on-hand read once the locks are held. Returns (the report's id,
-    None when its key was taken meanwhile and nothing was written; rows changed: the operation,
-    the order, the audit row, the moves; on-hand per item id)."""
+    report's moves. The ``take`` items are locked: by ``claim`` (``held``), or here, in id order,
+    before the writes (as every writer locks: item rows, then their balance rows), so that
+    ``_WRITE`` reads their on-hand once the locks are held. Returns (the report's id, None when
+    its key was taken meanwhile and nothing was written; rows changed: the operation, the order,
+    the audit row, the moves; on-hand per item id)."""
     wanted = sorted(set(take))
-    held_all = set(wanted) <= set(held)
     cur = driver_connection(session).cursor()
     params = {"key": key, "wo_id": wo_id, "seq": seq, "report_good": report_good, "report_scrap": report_scrap,
               "by": reported_by, "at": reported_at, "op_good": op_good, "op_scrap": op_scrap, "good": good,
               "scrap": scrap, "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
               "entity": entity, "detail": Json(dict(detail)), "move_items": _array(m[0] for m in moves),
               "move_kinds": _array(m[1] for m in moves), "move_qty": _array(m[2] for m in moves),
-              "ids": _array(wanted), "held": _array(wanted if held_all else ())}
+              "ids": _array(wanted), "held": _array(wanted)}
     with _driver_errors(_WRITE):
+        if not set(wanted) <= set(held):  # not locked by the claim: lock them now, before the writes
+            cur.execute(_LOCK_ITEMS.format(lock=" FOR NO KEY UPDATE" if lock_rows else ""), params)
         written = cur.execute(_WRITE, params).fetchone()
         assert written is not None
         if written[0] is None:
             return None, (), {}
-        if held_all:
-            levels = [tuple(x) for x in written[5] or ()]
-            mine: dict[int, float] = {}
-        else:  # not locked by the claim: lock them now; on-hand then includes this report's moves
-            cur.execute(_LOCK_ITEMS.format(lock=" FOR NO KEY UPDATE" if lock_rows else ""), params)
-            levels = cur.execute(_ON_HAND, params).fetchall()
-            mine = {}
-            for item_id, _, qty in moves:
-                mine[item_id] = mine.get(item_id, 0.0) + qty
+        levels = [tuple(x) for x in written[5] or ()]
     return (int(written[0]), tuple(int(c) for c in written[1:5]),
-            {int(item_id): round(float(start or 0.0) + float(moved or 0.0) - mine.get(int(item_id), 0.0), 9) + 0.0
+            {int(item_id): round(float(start or 0.0) + float(moved or 0.0), 9) + 0.0
              for item_id, start, moved in levels})

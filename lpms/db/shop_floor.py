@@ -867,8 +867,9 @@ class StockLedger:
         self._add_to_balances(deltas)
 
     def _add_to_balances(self, deltas: dict[int, float]) -> None:
-        """Keep ``stock_balances`` equal to the sum of each item's moves (in id order: two
-        transactions moving the same items queue for their balance rows, never deadlock)."""
+        """Keep ``stock_balances`` equal to the sum of each item's moves, in id order (services
+        post a transaction's moves in one call, after locking the items they take: two
+        transactions moving the same items queue for their balance rows, never in a cycle)."""
         self.session.execute(_add_to_balance(_dialect(self.session)),
                              [{"b_item": item_id, "b_moved": qty} for item_id, qty in sorted(deltas.items())])
 

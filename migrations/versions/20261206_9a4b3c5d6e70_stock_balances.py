@@ -24,7 +24,12 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("item_id", name=op.f("pk_stock_balances")),
     )
-    # the ledger so far
+    # the ledger so far. PostgreSQL: no move may be posted while it is summed (a move committed
+    # after the sum would never reach its balance); SHARE mode waits for open writers and holds
+    # new ones until the migration commits. Stop the servers and jobs for the upgrade anyway:
+    # a process still running the previous version would post moves without balances.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("LOCK TABLE stock_moves IN SHARE MODE")
     op.execute("INSERT INTO stock_balances (item_id, moved) "
                "SELECT item_id, sum(quantity) FROM stock_moves GROUP BY item_id")
 
