@@ -89,6 +89,14 @@ def _add_order(url: str, number: str, *, start_period: int, quantity: float = 10
         engine.dispose()
 
 
+def _set_on_hand(engine: Any, item: str, quantity: float) -> None:
+    """Set the item's opening balance so that its on-hand (opening + moves) is ``quantity``."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE stock SET on_hand = :q - coalesce((SELECT sum(quantity) FROM stock_moves v "
+                          "WHERE v.item_id = stock.item_id), 0) WHERE item_id = (SELECT id FROM items "
+                          "WHERE code = :item)"), {"q": quantity, "item": item})
+
+
 def _queue_behind(url: str, hold_sql: str, sends: list[tuple[str, float, str]]) -> list[Any]:
     """Run ``sends`` (work order, good, key) at once while another transaction holds the rows
     ``hold_sql`` locks; let them go once all wait. Their results or errors, in order."""
@@ -147,10 +155,7 @@ def test_two_orders_queued_for_the_last_components_take_them_once(url: str) -> N
     _add_order(url, "WO-R2", start_period=2)
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:  # on hand of C: 10
-            conn.execute(text("UPDATE stock SET on_hand = 10 - coalesce((SELECT sum(quantity) FROM stock_moves v "
-                              "WHERE v.item_id = stock.item_id), 0) WHERE item_id = (SELECT id FROM items "
-                              "WHERE code = 'C')"))
+        _set_on_hand(engine, "C", 10)
     finally:
         engine.dispose()
     results = _queue_behind(url, "SELECT id FROM items WHERE code = 'C' FOR UPDATE",
@@ -184,10 +189,7 @@ def test_components_not_locked_by_the_claim_are_locked_and_checked_with_the_writ
     _add_order(url, "WO-R2", start_period=2)
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:  # on hand of C: 15
-            conn.execute(text("UPDATE stock SET on_hand = 15 - coalesce((SELECT sum(quantity) FROM stock_moves v "
-                              "WHERE v.item_id = stock.item_id), 0) WHERE item_id = (SELECT id FROM items "
-                              "WHERE code = 'C')"))
+        _set_on_hand(engine, "C", 15)
         uow_factory = session_factory(engine)
         first = report_completion(UnitOfWork(uow_factory), "WO-R1", 10, 10.0, 0.0, client_key="fb-1", actor="t",
                                   now=NOW)

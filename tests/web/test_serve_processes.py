@@ -35,6 +35,19 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
+    """Until the server answers /healthz with 200 (60 s at most; fails if it exits)."""
+    deadline = time.monotonic() + 60
+    status = 0
+    while time.monotonic() < deadline and status != 200:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+        try:
+            status, _ = _get(port, "/healthz")
+        except OSError:
+            time.sleep(0.2)
+    assert status == 200
+
+
 def _children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (Linux /proc)."""
     found = []
@@ -59,15 +72,7 @@ def test_two_processes_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
                              "--port", str(port), "--database-url", url], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        status = 0
-        while time.monotonic() < deadline and status != 200:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
-            try:
-                status, _ = _get(port, "/healthz")
-            except OSError:
-                time.sleep(0.2)
-        assert status == 200
+        _wait_healthy(proc, port)
         for _ in range(10):  # new connections: the kernel hands them to either worker
             assert _get(port, "/healthz")[0] == 200
         assert _get(port, "/api/v1/items")[0] == 401  # the app itself, not just the probe
@@ -108,15 +113,7 @@ def test_one_process_serves_and_an_address_in_use_is_refused_plainly(tmp_path: P
     cmd = [sys.executable, "-m", "lpms", "serve", "--threads", "2", "--port", str(port), "--database-url", url]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        status = 0
-        while time.monotonic() < deadline and status != 200:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
-            try:
-                status, _ = _get(port, "/healthz")
-            except OSError:
-                time.sleep(0.2)
-        assert status == 200
+        _wait_healthy(proc, port)
         # a second server on the same port: a plain message, exit status 2, nothing started
         second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
