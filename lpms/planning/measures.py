@@ -642,14 +642,15 @@ def requirements_of(s: MeasuresSnapshot) -> dict[str, dict[str, float]]:
     return {wo: {c: max(0.0, q) for c, q in comps.items()} for wo, comps in need.items()}
 
 
-def supply_of(s: MeasuresSnapshot, items: Iterable[str]) -> dict[str, list[tuple[int, float]]]:
+def supply_of(s: MeasuresSnapshot, items: Iterable[str], *,
+              on_hand_only: bool = False) -> dict[str, list[tuple[int, float]]]:
     """Projected supply of each item as (period, units) lots, earliest first.
 
     On-hand counts in the current period; an open purchase in its due period; an open work
     order making the item with its remaining good units in its due period. Anything due before
     the current period (overdue) counts in the current period, as in the plan; anything due
     after ``horizon_end`` not at all. Negative on-hand is a debt that the earliest lots pay
-    off first.
+    off first. ``on_hand_only``: on-hand alone (what is there now, nothing still to arrive).
     """
     wanted = set(items)
     lots: dict[str, list[tuple[int, float]]] = {i: [] for i in wanted}
@@ -659,11 +660,12 @@ def supply_of(s: MeasuresSnapshot, items: Iterable[str]) -> dict[str, list[tuple
         if item in wanted and qty > 0 and (end is None or period <= end):
             lots[item].append((max(period, now), qty))
 
-    for p in s.purchases:
-        add(p.item, p.due_period, p.quantity)
-    for wo in s.work_orders:
-        if wo.status in OPEN_STATUSES:
-            add(wo.item, wo.due_period, wo.remaining)
+    if not on_hand_only:
+        for p in s.purchases:
+            add(p.item, p.due_period, p.quantity)
+        for wo in s.work_orders:
+            if wo.status in OPEN_STATUSES:
+                add(wo.item, wo.due_period, wo.remaining)
     out = {}
     for item, found in lots.items():
         merged: dict[int, float] = defaultdict(float)
@@ -684,7 +686,7 @@ def supply_of(s: MeasuresSnapshot, items: Iterable[str]) -> dict[str, list[tuple
     return out
 
 
-def kit_rate(s: MeasuresSnapshot, window: int = 1) -> KitReport:
+def kit_rate(s: MeasuresSnapshot, window: int = 1, *, on_hand_only: bool = False) -> KitReport:
     """The complete-assembly (kit) rate of the kitting work orders due to start in a window.
 
     *Kitting work orders* are the work orders with requirements in the snapshot (the caller
@@ -706,6 +708,9 @@ def kit_rate(s: MeasuresSnapshot, window: int = 1) -> KitReport:
 
     ``rate`` = orders with no short component / due orders, a fraction in [0, 1]. With no due
     kitting work order the rate is None (there is nothing to measure), and ``orders`` is empty.
+
+    ``on_hand_only``: the same allocation of what is on hand now only (no purchase or work order
+    still to deliver): which orders could take their whole kit from the shelf at once, in line.
     """
     if window < 1:
         raise InvalidInput(f"the kit window must be at least 1 period, not {window}")
@@ -714,7 +719,8 @@ def kit_rate(s: MeasuresSnapshot, window: int = 1) -> KitReport:
     due = sorted((wo for wo in s.work_orders
                   if wo.number in need and wo.status in OPEN_STATUSES and wo.start_period <= last),
                  key=lambda w: (w.start_period, -w.priority, w.number))
-    supply = {item: deque(lots) for item, lots in supply_of(s, {c for wo in due for c in need[wo.number]}).items()}
+    supply = {item: deque(lots) for item, lots in supply_of(s, {c for wo in due for c in need[wo.number]},
+                                                             on_hand_only=on_hand_only).items()}
     return KitReport(s.as_of_period, window, tuple(_claim(wo, need[wo.number], supply, s.as_of_period) for wo in due))
 
 

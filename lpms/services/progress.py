@@ -91,14 +91,27 @@ class Kit:
         return self.period_starts[period]
 
 
-def kit_report(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1, timezone: str = "UTC") -> Kit:
+def kit_report(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1, timezone: str = "UTC",
+               on_hand_only: bool = False) -> Kit:
     """The kit rate of the kitting work orders due to start in ``window`` periods from the current
-    one, with the recorded history. Raises InvalidInput (window < 1), NotFound (outside the
-    calendar)."""
+    one, with the recorded history (``on_hand_only``: from what is on hand now only, see
+    ``kit_rate``). Raises InvalidInput (window < 1), NotFound (outside the calendar)."""
     with uow:
         data = load_measures(uow, now=now, timezone=timezone)
         history = _history(uow, data.current.seq)
-    return Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window), history, data.period_starts)
+    return Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window, on_hand_only=on_hand_only), history,
+               data.period_starts)
+
+
+def kit_projected_and_on_hand(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1,
+                              timezone: str = "UTC") -> tuple[Kit, Kit]:
+    """``kit_report`` twice from one snapshot: the projection (supply arriving by each order's
+    start counts) and what is on hand now only. Raises as ``kit_report``."""
+    with uow:
+        data = load_measures(uow, now=now, timezone=timezone)
+        history = _history(uow, data.current.seq)
+    return tuple(Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window, on_hand_only=only), history,
+                     data.period_starts) for only in (False, True))  # type: ignore[return-value]  # two
 
 
 def kit_dict(k: Kit) -> dict[str, Any]:

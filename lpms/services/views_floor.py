@@ -44,6 +44,7 @@ class QueueRow:
     position: int  # in the period's levelled sequence (first lot of this item)
     kit: dict[str, Any] | None  # the kit measure's row {number, coverage, short: [...]}; None: not checked
     ready: float | None  # delivered by the previous operation and not yet processed here (None: first operation)
+    kit_now: dict[str, Any] | None = None  # the same row from what is on hand now only (nothing still to arrive)
 
 
 @dataclass
@@ -65,10 +66,14 @@ class OperationView:
     previous: int | None  # the previous operation's number
 
 
-def kit_by_work_order(uow: SqlAlchemyUnitOfWork, *, now: dt.datetime, timezone: str) -> dict[str, dict[str, Any]]:
-    """The kit measure's rows of the work orders starting in the current and next period, by number."""
-    kit = progress.kit_dict(progress.kit_report(uow, now=now, window=KIT_WINDOW, timezone=timezone))
-    return {row["number"]: row for row in kit.get("work_orders", [])}
+def kit_by_work_order(uow: SqlAlchemyUnitOfWork, *, now: dt.datetime, timezone: str
+                      ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The kit measure's rows of the work orders starting in the current and next period, by
+    number: projected (what arrives by the order's start counts) and from what is on hand now."""
+    rows = []
+    for k in progress.kit_projected_and_on_hand(uow, now=now, window=KIT_WINDOW, timezone=timezone):
+        rows.append({row["number"]: row for row in progress.kit_dict(k).get("work_orders", [])})
+    return rows[0], rows[1]
 
 
 def floor_queue(uow: SqlAlchemyUnitOfWork, code: str, *, timezone: str, now: dt.datetime) -> FloorQueue:
@@ -81,8 +86,9 @@ def floor_queue(uow: SqlAlchemyUnitOfWork, code: str, *, timezone: str, now: dt.
     orders = wo_service.list_work_orders(uow, work_center=code)
     by_period: dict[int, list[tuple[WorkOrderRecord, OperationRecord, float]]] = defaultdict(list)
     kit: dict[str, dict[str, Any]] = {}
+    kit_now: dict[str, dict[str, Any]] = {}
     if current is not None:
-        kit = kit_by_work_order(uow, now=now, timezone=timezone)
+        kit, kit_now = kit_by_work_order(uow, now=now, timezone=timezone)
         for wo in orders:
             if wo.status not in OPEN_WORK or wo.start_period > current + 1:
                 continue
@@ -102,8 +108,8 @@ def floor_queue(uow: SqlAlchemyUnitOfWork, code: str, *, timezone: str, now: dt.
         first: dict[str, int] = {}
         for i, (item, _units) in enumerate(lots):
             first.setdefault(item, i)
-        out = [QueueRow(wo, op, left, period, first.get(wo.item, len(lots)), kit.get(wo.number), ready(wo, op))
-               for wo, op, left in rows]
+        out = [QueueRow(wo, op, left, period, first.get(wo.item, len(lots)), kit.get(wo.number), ready(wo, op),
+                        kit_now.get(wo.number)) for wo, op, left in rows]
         out.sort(key=lambda r: (r.work_order.start_period, r.position, r.work_order.number, r.operation.seq))
         periods[period] = out
     return FloorQueue(code, wc["name"], current, view.note, periods, sequences)

@@ -117,6 +117,22 @@ def test_supply_due_in_the_start_period_counts_at_planned_start() -> None:
     assert report.orders[0].complete_period == NOW + 2
 
 
+def test_on_hand_only_counts_what_is_on_the_shelf_now_in_the_same_line() -> None:
+    """The supervisor's "ready": a component made or bought within the start period completes the
+    projected kit, but is not on hand yet; on-hand is allocated in the same order as the
+    projection (the order ahead in line takes its kit first)."""
+    orders = (wo("WO-1", priority=5), wo("WO-2"),
+              wo("WO-X", due=NOW, item="X", qty=15.0))  # makes 15 X this period
+    s = snap(work_orders=orders, requirements=needs("WO-1", "WO-2"), on_hand={"X": 12.0},
+             purchases=(Purchase("Y", NOW, 1.0),))
+    projected = kit_rate(s)
+    assert [(o.number, o.complete) for o in projected.orders] == [("WO-1", True), ("WO-2", True)]
+    now = kit_rate(s, on_hand_only=True)
+    assert [(o.number, o.complete) for o in now.orders] == [("WO-1", True), ("WO-2", False)]
+    assert [(c.item, c.required, c.available) for c in now.orders[1].short] == [("X", 10.0, 2.0)]
+    assert supply_of(s, {"X", "Y"}, on_hand_only=True) == {"X": [(NOW, 12.0)], "Y": []}
+
+
 def test_planned_output_of_component_work_orders_is_supply_in_their_due_period() -> None:
     maker = wo("WO-X", start=NOW, due=NOW + 1, item="X", qty=12.0, good=1.0, scrap=1.0)  # 10 still to come
     s = snap(work_orders=(maker, wo("WO-1", start=NOW + 1), wo("WO-2", start=NOW + 1)),

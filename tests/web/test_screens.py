@@ -373,3 +373,36 @@ def test_a_plan_run_can_ask_for_a_minimum_interval_lead(plant: Plant) -> None:
     bad = planner.post("/plan/runs", {"mode": "weighted", "late": "100", "min_interval_lead": "-1"})
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and "must be 0 to 12" in text and 'value="-1"' in text
+
+
+def test_kit_badge_ready_only_when_the_kit_is_on_hand_now(plant: Plant) -> None:
+    """"ready" means the supervisor can start: every component on hand now for the orders in line
+    before it and this one; a kit completed within the period by work still to be done is
+    "arriving" (with what is not on hand yet), one that will not be complete by the start "short"."""
+    from lpms.services import stock, views_floor
+
+    sup = Client(plant.app, "supervisor")
+    queue_wcs = {op.work_center for w in work_orders.list_work_orders(plant.uow()) for op in w.operations}
+    on_hand = {lvl.item: lvl.on_hand for lvl in stock.stock_levels(plant.uow())}
+    badges: dict[str, str] = {}
+    for wc in sorted(queue_wcs):
+        q = views_floor.floor_queue(plant.uow(), wc, timezone=plant.settings.timezone, now=NOW)
+        page = sup.text(f"/floor/{wc}")
+        for rows in q.periods.values():
+            for r in rows:
+                if not r.work_order.components or r.kit is None:
+                    continue
+                row_html = page.split(f'id="row-{r.work_order.number}-{r.operation.seq}"', 1)[1].split("</tr>", 1)[0]
+                badge = re.search(r'class="badge (\w+)"', row_html)
+                assert badge, row_html
+                badges[r.work_order.number] = badge.group(1)
+                if badge.group(1) == "ready":
+                    for c in r.work_order.components:  # on hand now covers at least this order's kit
+                        need = c.qty_per * r.work_order.quantity - (r.work_order.operations[0].good
+                                                                    + r.work_order.operations[0].scrap) * c.qty_per
+                        assert on_hand.get(c.item, 0.0) >= need - 1e-6, (r.work_order.number, c.item)
+                elif badge.group(1) == "waiting":
+                    assert not r.kit["short"] and r.kit_now["short"] and "not on hand yet" in row_html
+                else:
+                    assert badge.group(1) == "short" and r.kit["short"]
+    assert badges, "no kitting work order in the queues"
