@@ -137,8 +137,9 @@ def _replan(ctx: JobContext, reason: str) -> str:
 
     result = replan(ctx.db.uow(), reason=reason, policy=bootstrap.replan_policy(ctx.settings),
                     options=solver_options(ctx.settings), actor=ctx.actor, now=ctx.now)
-    text = (f"re-plan run {result.run_id}: {result.status.value}, {_fmt(result.units_moved)} unit(s) moved, "
-            f"{'approved' if result.approved else 'waiting for approval'}, {result.released} work order(s) released")
+    state = "approved" if result.approved else f"{result.status.value}, waiting for approval"
+    text = (f"re-plan run {result.run_id}: {state}, {_fmt(result.units_moved)} unit(s) moved, "
+            f"{result.released} work order(s) released")
     return text + (f" ({result.message})" if result.message else "")
 
 
@@ -149,7 +150,7 @@ def _fmt(value: Any) -> str:
 def check_fluctuations(ctx: JobContext) -> str:
     """Detect fluctuations (findings stored as events); re-plan when one of them triggers it."""
     from lpms import bootstrap
-    from lpms.services.fluctuations import detect_fluctuations
+    from lpms.services.fluctuations import detect_fluctuations, replan_reason, unhandled_triggers
 
     detection = detect_fluctuations(ctx.db.uow(), thresholds=bootstrap.fluctuation_thresholds(ctx.settings),
                                     actor=ctx.actor, now=ctx.now, timezone=ctx.settings.timezone)
@@ -158,10 +159,11 @@ def check_fluctuations(ctx: JobContext) -> str:
     text = f"{len(findings)} finding(s)" + (f" ({', '.join(kinds)})" if kinds else "")
     if not detection.triggers_replan:
         return text + "; no re-plan needed"
-    triggering = [f for f in findings if f.triggers_replan]
-    reason = f"fluctuation check {detection.check_id}: " + "; ".join(f"{f.kind.value} {f.subject}"
-                                                                       for f in triggering[:5])
-    return text + "; " + _replan(ctx, reason[:500])
+    new, handled_by = unhandled_triggers(ctx.db.uow(), detection)
+    if not new:
+        return text + (f"; no re-plan: the same findings were re-planned after check {handled_by} this period "
+                       f"(the nightly re-plan plans from the real state)")
+    return text + "; " + _replan(ctx, replan_reason(detection, new))
 
 
 def rolling_replan(ctx: JobContext) -> str:

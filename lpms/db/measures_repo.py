@@ -359,6 +359,10 @@ class Fluctuations:
         self.session.flush()
         return check.id
 
+    def check_period(self, check_id: int) -> int | None:
+        """The current period when the check ran (None: no such check, or outside the calendar)."""
+        return self.session.scalar(select(mp.FluctuationCheck.period_seq).where(mp.FluctuationCheck.id == check_id))
+
     def events(self, *, limit: int = 100, check_id: int | None = None) -> list[FluctuationEventRecord]:
         """The newest events first (of one check when given)."""
         stmt = select(mp.FluctuationEvent).order_by(mp.FluctuationEvent.id.desc()).limit(limit)

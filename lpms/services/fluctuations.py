@@ -44,11 +44,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lpms.db.measures_repo import DemandRecord, FluctuationEventRecord, Fluctuations, MeasuresReader
+from lpms.db.replan_repo import ReplanRepository
 from lpms.domain.enums import FluctuationKind, OrderStatus
 from lpms.domain.errors import InvalidInput
 from lpms.planning import measures as ms
@@ -258,6 +261,47 @@ def detect_fluctuations(uow: MeasuresUnitOfWork, *, thresholds: FluctuationThres
                               "plan_run": run_id, "baseline_recorded": recorded})
         uow.commit()
     return Detection(check_id, now, data.current.seq, run_id, tuple(findings), recorded)
+
+
+REPLAN_REASON = re.compile(r"^fluctuation check (\d+): ")
+
+
+def replan_reason(d: Detection, findings: Iterable[Finding]) -> str:
+    """The reason a check's re-plan records: ``fluctuation check ID: kind subject; ...`` (at most
+    500 characters; ``unhandled_triggers`` reads the check's id back)."""
+    return (f"fluctuation check {d.check_id}: " + "; ".join(f"{f.kind.value} {f.subject}"
+                                                           for f in list(findings)[:5]))[:500]
+
+
+def unhandled_triggers(uow: MeasuresUnitOfWork, d: Detection) -> tuple[tuple[Finding, ...], int | None]:
+    """The findings of ``d`` that trigger a re-plan and are new, and the check whose re-plan
+    handled the others (None: none did).
+
+    A re-plan reacts to what is new: the latest re-plan, when it made the plan in force (or is
+    waiting for approval over it) and was asked for by a check in the same period, has handled
+    that check's triggering findings (same kind and subject). They persist -- output stays behind
+    until it is made, a buffer stays short until it is refilled -- and would otherwise re-plan at
+    every check with nothing new to plan from; the nightly re-plan plans from the real state
+    anyway. A new subject, a new period, or a plan approved otherwise triggers again."""
+    triggering = tuple(f for f in d.findings if f.triggers_replan)
+    if not triggering or d.plan_run_id is None:
+        return triggering, None
+    with uow:
+        latest = ReplanRepository(uow.session).latest(1)
+        if not latest:
+            return triggering, None
+        last = latest[0]
+        made_it = last.plan_run_id == d.plan_run_id
+        waiting = last.previous_run_id == d.plan_run_id and not last.approved and last.units_moved is not None
+        match = REPLAN_REASON.match(last.reason)
+        if not (made_it or waiting) or match is None:
+            return triggering, None
+        check_id = int(match.group(1))
+        repo = Fluctuations(uow.session)
+        if repo.check_period(check_id) != d.current_period:
+            return triggering, None
+        handled = {(e.kind, e.subject) for e in repo.events(limit=100_000, check_id=check_id) if e.triggers_replan}
+    return tuple(f for f in triggering if (f.kind, f.subject) not in handled), check_id
 
 
 def list_fluctuations(uow: MeasuresUnitOfWork, *, limit: int = 100) -> list[FluctuationEvent]:

@@ -132,7 +132,7 @@ def test_rolling_replan_replans_and_releases(db: Database, tmp_path: Path) -> No
     released_plant(db.uow())
     outcome = _runner(db, tmp_path, now=week(2)).run_once("rolling_replan")
     assert outcome.status == "succeeded", outcome.message
-    assert re.match(r"re-plan run \d+: approved, [\d.e+-]+ unit\(s\) moved, approved, \d+ work order\(s\) released",
+    assert re.fullmatch(r"re-plan run \d+: approved, [\d.e+-]+ unit\(s\) moved, \d+ work order\(s\) released( \(.*\))?",
                     outcome.message), outcome.message
     # the re-plan says who asked for it: run by hand here (the web's "run now" is a request)
     from lpms.db.models_replan import Replan
@@ -149,6 +149,33 @@ def test_check_fluctuations_replans_when_a_finding_triggers_it(db: Database, tmp
     with db.sessions() as s:
         replans = s.scalar(select(func.count()).select_from(m.PlanRun).where(m.PlanRun.id > 1))
     assert replans == 1
+
+
+def test_check_fluctuations_does_not_replan_again_for_the_findings_it_replanned(db: Database,
+                                                                               tmp_path: Path) -> None:
+    """Output stays behind plan until it is made: the next checks in the period find the same
+    finding and do not re-plan again (every 15 minutes, with nothing new); a new subject does, and
+    so does the same finding in a new period (the plan in force was made in another)."""
+    released_plant(db.uow())
+    runner = _runner(db, tmp_path, now=week(2))
+    first = runner.run_once("check_fluctuations")
+    assert "; re-plan run " in first.message, first.message
+    again = _runner(db, tmp_path, now=week(2) + dt.timedelta(minutes=15)).run_once("check_fluctuations")
+    assert again.status == "succeeded"
+    assert re.search(r"; no re-plan: the same findings were re-planned after check \d+ this period", again.message), \
+        again.message
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(m.PlanRun)) == 2  # the first plan and one re-plan
+    # a new subject: a scrap finding on a work order
+    from lpms.services import work_orders
+    wo = next(w for w in work_orders.list_work_orders(db.uow()) if w.status.value == "released")
+    report_completion(db.uow(), wo.number, wo.operations[0].seq, 0.0, max(1.0, wo.quantity * 0.5), client_key="s1",
+                      actor="t", now=week(2) + dt.timedelta(minutes=20))
+    third = _runner(db, tmp_path, now=week(2) + dt.timedelta(minutes=30)).run_once("check_fluctuations")
+    assert "; re-plan run " in third.message and "scrap" in third.message, third.message
+    with db.sessions() as s:
+        reasons = s.scalars(select(m.PlanRun.parameters)).all()
+    assert any(f"scrap {wo.number}" in str(p) for p in reasons)
 
 
 def test_check_fluctuations_without_findings_does_not_replan(db: Database, tmp_path: Path) -> None:
