@@ -170,8 +170,9 @@ def roles(*allowed: str) -> Callable[[F], F]:
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
             if not allows(declared, role):
                 others = sorted(declared - {Role.ADMIN.value})
-                abort(403, description=f"This is for the {' and '.join(others) or 'admin'} role"
-                                       f"{'s' if len(others) > 1 else ''} (and admin); your role is {role}.")
+                who = (f"the {' and '.join(others)} role{'s' if len(others) > 1 else ''} (and admin)" if others
+                       else "the admin role")
+                abort(403, description=f"This is for {who}; your role is {role}.")
             return view(*args, **kwargs)
 
         wrapper.lpms_roles = declared  # type: ignore[attr-defined]  # read by the route-role test

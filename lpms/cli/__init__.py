@@ -65,7 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     settings: Settings | None = None
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except UsageError as exc:
+            given = list(sys.argv[1:] if argv is None else argv)
+            if "argument COMMAND: invalid choice" in str(exc) and given and given[0] in ("--database-url", "--as-of"):
+                raise UsageError(f"{exc} ({given[0]} goes after the command: lpms COMMAND {given[0]} ...)") from None
+            raise
         try:
             settings = settings_of(args)
         except LpmsError:

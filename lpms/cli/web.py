@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lpms.cli._common import Parser, UsageError, actor, now_of, settings_of
+from lpms.domain.enums import Role
 from lpms.settings import Settings
 
 DEFAULT_SECRET = "dev-only-change-me"  # Settings' default: never good enough to serve with
@@ -109,9 +110,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("lpms users: --password-stdin: no password on standard input")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("lpms users: no terminal to type the password at: pipe it in with --password-stdin")
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:
+        raise UsageError("lpms users: no password given (type it at the prompt, or pipe it in with "
+                         "--password-stdin)") from None
+    if again != first:
         raise UsageError("lpms users: the two passwords differ")
     return first
 
@@ -181,7 +192,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                                    "revoke TOKEN_ID | list")
     u.add_argument("action", choices=["add", "passwd", "token", "revoke", "list"])
     u.add_argument("name", nargs="?", help="user name (token id for revoke)")
-    u.add_argument("--role", help="supervisor, planner, manager or admin (add)")
+    u.add_argument("--role", choices=[r.value for r in Role],
+                   help="supervisor, planner, manager or admin (add)")
     u.add_argument("--display-name", help="shown on screens (add)")
     u.add_argument("--name", dest="token_name", help="what the token is for (token)")
     u.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")

@@ -190,3 +190,24 @@ def test_a_solver_failure_is_unavailable_and_the_run_is_recorded_failed(
             run = uow.plan_runs.get(1)
     assert run.status.value == "failed" and run.message == "HiGHS stopped without a proven optimum: Solve error"
     assert run.finished_at is not None
+
+
+def test_users_add_refuses_an_unknown_role_and_a_missing_password_plainly(
+        empty_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    rc, _, err = _run(capsys, "users", "add", "x", "--role", "god")
+    assert rc == 2 and "argument --role: invalid choice: 'god'" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal, nothing piped in
+    rc, _, err = _run(capsys, "users", "add", "x", "--role", "planner")
+    assert rc == 2 and err.strip() == "lpms users: no terminal to type the password at: pipe it in with " \
+        "--password-stdin"
+    rc, _, err = _run(capsys, "users", "add", "x", "--role", "planner", "--password-stdin")
+    assert rc == 2 and err.strip() == "lpms users: --password-stdin: no password on standard input"
+
+
+def test_a_database_option_before_the_command_gets_a_hint(empty_dir: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(capsys, "--database-url", "sqlite:///x.db", "progress")
+    assert rc == 2 and err.strip().endswith("(--database-url goes after the command: lpms COMMAND --database-url ...)")
+    assert not (empty_dir / "x.db").exists()

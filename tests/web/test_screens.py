@@ -334,6 +334,9 @@ def test_a_role_that_may_not_use_a_page_is_told_which_roles_may(plant: Plant) ->
     response = Client(plant.app, "supervisor").get("/plan/")
     assert response.status_code == 403
     assert "This is for the planner role (and admin); your role is supervisor." in response.get_data(as_text=True)
+    admin_only = Client(plant.app, "manager").get("/admin/")
+    assert admin_only.status_code == 403
+    assert "This is for the admin role; your role is manager." in admin_only.get_data(as_text=True)
     api = plant.app.test_client().get("/api/v1/orders", headers={"Authorization": f"Bearer {plant.tokens['supervisor']}"})
     assert api.status_code == 403 and "manager and planner roles" in api.json["error"]["message"]
 
