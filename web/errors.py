@@ -7,7 +7,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -85,6 +85,11 @@ def handle_http(err: HTTPException) -> Any:
             message = "a valid API token is required: Authorization: Bearer TOKEN"
         if status == 422:
             message = "the request's fields are not valid (see details)"
+            if request.content_length and not request.is_json and request.method in ("POST", "PUT", "PATCH"):
+                message = ("the request's fields are missing: send the body as JSON with the header "
+                           "Content-Type: application/json")
+        if status == 400 and "json" in details.get("fields", {}):
+            message = "the request body is not valid JSON (see details)"
         code = CODE_OF_STATUS.get(status, "invalid_input")
         allowed = getattr(err, "valid_methods", None)
         headers = {"Allow": ", ".join(allowed)} if status == 405 and allowed else None

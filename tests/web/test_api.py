@@ -186,3 +186,15 @@ def test_a_plan_run_request_takes_a_minimum_interval_lead(plant: Plant) -> None:
     assert run.status_code == 202 and run.json["parameters"]["min_interval_lead"] == 1
     bad = http.post("/api/v1/plan-runs", json={"min_interval_lead": 13}, headers=h)
     assert bad.status_code == 422 and bad.json["error"]["code"] == "invalid_input"  # a schema error
+
+
+def test_a_body_that_is_not_json_or_not_sent_as_json_is_named(plant: Plant) -> None:
+    http, h = plant.app.test_client(), api_headers(plant, "supervisor")
+    body = '{"work_center": "PACK", "minutes": 10, "reason": "Material shortage", "client_key": "ct-1"}'
+    plain = http.post("/api/v1/reports/downtime", data=body, headers={**h, "Content-Type": "text/plain"})
+    assert plain.status_code == 422
+    assert plain.json["error"]["message"] == ("the request's fields are missing: send the body as JSON with the "
+                                              "header Content-Type: application/json")
+    broken = http.post("/api/v1/reports/downtime", data=body[:-3], headers={**h, "Content-Type": "application/json"})
+    assert broken.status_code == 400
+    assert broken.json["error"]["message"] == "the request body is not valid JSON (see details)"
