@@ -2,6 +2,7 @@
 read, compare, Pareto), the network picture, approve and release, fluctuations and re-plans."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -243,14 +244,28 @@ def network() -> Any:
 # --- demand and capacity ---------------------------------------------------------------------
 
 
+# a one-row edit's problem as the importer words it ("order:2: column item: unknown item 'X'")
+_ROW_PROBLEM = re.compile(r"^(?:order|forecast):2: (?:column (\w+): )?(.*)$", re.S)
+
+
+def _as_form_problem(problem: str) -> str:
+    """An order or forecast form's problem named by its field ("Item: unknown item 'X'"), not by
+    the importer's file, line and column (the form is saved through the importer)."""
+    match = _ROW_PROBLEM.match(problem)
+    if match is None:
+        return problem
+    column, text = match.groups()
+    return f"{column.replace('_', ' ').capitalize()}: {text}" if column else text
+
+
 def _attempt(action: Any) -> list[str]:
     """Run an edit; the problems it was refused for (empty: done)."""
     try:
         action()
     except ValidationFailed as exc:
-        return list(exc.problems)
+        return [_as_form_problem(p) for p in exc.problems]
     except LpmsError as exc:
-        return [str(exc)]
+        return [_as_form_problem(str(exc))]
     return []
 
 

@@ -116,6 +116,7 @@ def test_planner_upload_lists_every_row_error_and_changes_nothing_then_imports(p
                                                  "due_date": "2026-12-20"})
     text = unknown_item.get_data(as_text=True)
     assert unknown_item.status_code == 400 and 'id="order-problems"' in text and "NOPE" in text
+    assert "Item: unknown item &#39;NOPE&#39;" in text and "order:2" not in text  # the field, not the CSV line
     assert 'value="ZZ-8"' in text  # the add form keeps what was typed
     planner.post("/plan/orders/ZZ-9", {"customer": "ACME", "quantity": "7", "due_date": "2026-12-20", "priority": "2"})
     assert re.search(r"ZZ-9</td><td>ACME</td><td>MON-24</td><td class=\"num\">7<", planner.text("/plan/demand"))
