@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup
 
 from lpms.bootstrap import Database, open_database
 from lpms.settings import Settings
@@ -89,12 +90,16 @@ def _signed(value: object, decimals: int = 0) -> str:
     return ("+" if number > 0 else "−") + text
 
 
-def _runs(lots: object, limit: int = 40) -> str:
-    """Levelled lots as text: (("A", 40), ("B", 20)) -> "A×40 B×20" (at most ``limit`` shown)."""
+def _runs(lots: object, limit: int = 40) -> Markup:
+    """Levelled lots: (("A", 40), ("B", 20)) -> "A×40 B×20" (at most ``limit`` shown), each lot
+    kept on one line (a line never breaks inside "TV-32×10")."""
     runs = list(lots or ())  # type: ignore[call-overload]  # (item, units) pairs
-    text = " ".join(f"{item}×{_qty(units, 0)}" for item, units in runs[:limit])
+    text = Markup(" ").join(Markup('<span class="nowrap">{}</span>').format(f"{item}×{_qty(units, 0)}")
+                            for item, units in runs[:limit])
     return text + (f" … ({len(runs) - limit} more)" if len(runs) > limit else "")
 
 
-def _when(value: dt.datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+def _when(value: dt.datetime | None) -> Markup:
+    """A time as "2026-12-02 08:00", on one line (never "2026-12-" and "02 08:00")."""
+    return Markup("") if value is None else Markup('<span class="nowrap">{}</span>').format(
+        value.strftime("%Y-%m-%d %H:%M"))
