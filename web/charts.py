@@ -77,15 +77,16 @@ def _y(v: float, y_min: float, y_max: float) -> float:
 
 
 def _legend(names: Sequence[str], colors: Sequence[str], dashed: Sequence[str] = ()) -> list[str]:
-    out, x = [], LEFT
+    out: list[str] = []
+    x = float(LEFT)
     for name, color in zip(names, colors):
-        out.append(f'<rect x="{x}" y="{H - 16}" width="12" height="12" fill="{color}"/>')
-        out.append(f'<text x="{x + 16}" y="{H - 6}" class="tick">{_e(name)}</text>')
-        x += 24 + 7 * len(name)
+        out.append(f'<rect x="{x:.0f}" y="{H - 16}" width="12" height="12" fill="{color}"/>')
+        out.append(f'<text x="{x + 16:.0f}" y="{H - 6}" class="tick">{_e(name)}</text>')
+        x += 26 + 8.5 * len(name)  # wide enough for capitals ("DRV-BOARD")
     for name in dashed:
-        out.append(f'<line x1="{x}" y1="{H - 10}" x2="{x + 14}" y2="{H - 10}" class="cap-line"/>')
-        out.append(f'<text x="{x + 18}" y="{H - 6}" class="tick">{_e(name)}</text>')
-        x += 28 + 7 * len(name)
+        out.append(f'<line x1="{x:.0f}" y1="{H - 10}" x2="{x + 14:.0f}" y2="{H - 10}" class="cap-line"/>')
+        out.append(f'<text x="{x + 18:.0f}" y="{H - 6}" class="tick">{_e(name)}</text>')
+        x += 30 + 8.5 * len(name)
     return out
 
 
@@ -184,11 +185,16 @@ def scatter(title: str, points: Sequence[dict[str, object]], x_label: str, y_lab
     if len(front) > 1:
         out.append(f'<polyline points="{" ".join(f"{to_xy[id(p)][0]:.1f},{to_xy[id(p)][1]:.1f}" for p in front)}" '
                    f'fill="none" stroke="{PALETTE[0]}" stroke-dasharray="4 3"/>')
-    for p in points:
+    placed: list[tuple[float, float]] = []  # label positions so far: a point on (or next to) another
+    for p in points:                        # gets its label on the next line, never on top of it
         x, y = to_xy[id(p)]
+        label_y = y + 4
+        while any(abs(px - x) < 60 and abs(py - label_y) < 13 for px, py in placed):
+            label_y += 14
+        placed.append((x, label_y))
         color = PALETTE[0] if p.get("highlight") else "#868e96"
         out.append(f'<a href="{_e(p["href"])}" class="point"><circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{color}">'
-                   f'<title>{_e(p["label"])}</title></circle><text x="{x + 12:.1f}" y="{y + 4:.1f}" class="tick">'
+                   f'<title>{_e(p["label"])}</title></circle><text x="{x + 12:.1f}" y="{label_y:.1f}" class="tick">'
                    f'{_e(p["label"])}</text></a>')
     out.append("</svg>")
     return "\n".join(out)
