@@ -42,6 +42,8 @@ class NumberField(_Typed, FloatField):
         except ValueError:
             hint = " (a dot for decimals)" if "," in text else ""
             raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5{hint}") from None
+        if value in (float("inf"), float("-inf")) and any(c.isdigit() for c in text):
+            raise ValueError(f"{text!r} is too large: enter a number such as 12 or 2.5")
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{text!r} is not a number: enter a number such as 12 or 2.5")
         return value

@@ -68,6 +68,8 @@ def test_over_completion_is_refused_with_its_reason_and_keeps_the_typed_values(p
     assert typed.status_code == 400
     assert "Good: '1,5' is not a number: enter a number such as 12 or 2.5 (a dot for decimals)" in page
     assert "Scrap: 'x' is not a number" in page and "float" not in page and page.count('class="field-error"') == 2
+    huge = sup.post(f"/floor/{wc}/report/{number}/{seq}", {"good": "1e309", "client_key": key})
+    assert "Good: &#39;1e309&#39; is too large" in huge.get_data(as_text=True)
     assert 'value="1,5"' in page
     # an operation of another work center is not reported here
     other = next(w for w in ("FA", "SMT", "TEST", "PACK", "BLA") if w != wc)
