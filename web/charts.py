@@ -185,16 +185,11 @@ def scatter(title: str, points: Sequence[dict[str, object]], x_label: str, y_lab
     if len(front) > 1:
         out.append(f'<polyline points="{" ".join(f"{to_xy[id(p)][0]:.1f},{to_xy[id(p)][1]:.1f}" for p in front)}" '
                    f'fill="none" stroke="{PALETTE[0]}" stroke-dasharray="4 3"/>')
-    placed: list[tuple[float, float]] = []  # label positions so far: a point on (or next to) another
-    for p in points:                        # gets its label on the next line, never on top of it
+    for p in points:
         x, y = to_xy[id(p)]
-        label_y = y + 4
-        while any(abs(px - x) < 60 and abs(py - label_y) < 13 for px, py in placed):
-            label_y += 14
-        placed.append((x, label_y))
         color = PALETTE[0] if p.get("highlight") else "#868e96"
         out.append(f'<a href="{_e(p["href"])}" class="point"><circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{color}">'
-                   f'<title>{_e(p["label"])}</title></circle><text x="{x + 12:.1f}" y="{label_y:.1f}" class="tick">'
+                   f'<title>{_e(p["label"])}</title></circle><text x="{x + 12:.1f}" y="{y + 4:.1f}" class="tick">'
                    f'{_e(p["label"])}</text></a>')
     out.append("</svg>")
     return "\n".join(out)
