@@ -20,6 +20,7 @@ those headers are dropped, so a client cannot pose as another address.
 """
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -59,11 +60,30 @@ def load_app(settings: Settings, threads: int) -> WsgiApp:
     """A worker's application: its own database pool, a connection per server thread (a smaller
     pool would open and close a connection per request beyond its size), behind the proxy
     middleware. Module-level, so that a worker started by ``spawn`` (macOS) can unpickle it."""
-    from lpms.bootstrap import open_database
+    import traceback
+
+    from lpms.bootstrap import open_database, write_crash_log
+    from lpms.domain.errors import LpmsError
     from web import create_app
 
-    app = create_app(settings, database=open_database(settings, connections=threads))
+    try:
+        app = create_app(settings, database=open_database(settings, connections=threads))
+    except LpmsError as exc:  # e.g. the database went away after the server's own check
+        print(f"lpms serve: a worker could not start: {exc}", file=sys.stderr, flush=True)
+        os._exit(3)
+    except Exception as exc:  # noqa: BLE001 - one line here, the details in the crash log
+        path = write_crash_log(settings, "".join(traceback.format_exception(exc)))
+        print(f"lpms serve: a worker could not start: internal error ({type(exc).__name__}: {exc}); details in "
+              f"{path}", file=sys.stderr, flush=True)
+        os._exit(3)
     return TrustedProxy(app, settings.trusted_proxy)
+
+
+class ServerFailed(RuntimeError):
+    """The server stopped without being asked to (its workers kept failing)."""
+
+
+FAILED = "a server worker failed again right after it was restarted; the server stopped (its error is above)"
 
 
 def check_address(host: str, port: int) -> None:
@@ -89,12 +109,20 @@ def serve(settings: Settings, *, host: str, port: int, processes: int, threads: 
     # workers_kill_timeout: a worker that got SIGINT and SIGTERM at once (Ctrl-C reaches the whole
     # process group) sometimes never stops on a busy machine (granian 2.8; seen here about one
     # stop in two under full CPU load); it is killed after this many seconds
+    # respawn_failed_workers: a worker that dies (killed, out of memory) is started again; without
+    # it granian stops the whole server, and a worker failing again within 5.5 s stops it too
     server = Granian("lpms", address=host, port=port, interface=Interfaces.WSGI, workers=processes,
                      blocking_threads=threads, websockets=False, log_level=LogLevels.error, log_access=False,
-                     workers_kill_timeout=STOP_TIMEOUT_S)
+                     workers_kill_timeout=STOP_TIMEOUT_S, respawn_failed_workers=True)
     try:
         server.serve(target_loader=partial(load_app, settings, threads), wrap_loader=False)
     except RuntimeError as exc:  # the listening socket, should it be taken between the check and here
         if "in use" in str(exc):
             raise OSError(f"address {host}:{port} is in use") from None
         raise
+    except SystemExit as exc:  # granian exits 1 when its workers keep failing
+        if exc.code in (0, None):
+            return
+        raise ServerFailed(FAILED) from None
+    if not server.interrupt_signal:  # not stopped by SIGINT / SIGTERM: its workers kept failing
+        raise ServerFailed(FAILED)

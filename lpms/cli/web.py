@@ -96,6 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"lpms serve: cannot listen on {args.host}:{args.port}: "
                          f"{exc.strerror or exc}") from None
+    except servers.ServerFailed as exc:
+        print(f"lpms serve: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:

@@ -125,3 +125,27 @@ def test_one_process_serves_and_an_address_in_use_is_refused_plainly(tmp_path: P
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert b"2 threads" in out and not err.strip(), err.decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
+def test_a_worker_that_dies_is_started_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lpms.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
+    proc = subprocess.Popen([sys.executable, "-m", "lpms", "serve", "--threads", "2", "--port", str(port),
+                             "--database-url", url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_healthy(proc, port)
+        (worker,) = _children(proc.pid)
+        os.kill(worker, signal.SIGKILL)  # out of memory, say
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (_children(proc.pid) in ([], [worker])):
+            time.sleep(0.1)
+        (again,) = _children(proc.pid)
+        assert again != worker
+        _wait_healthy(proc, port)  # the server still answers, from the new worker
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
