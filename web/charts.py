@@ -195,6 +195,23 @@ def scatter(title: str, points: Sequence[dict[str, object]], x_label: str, y_lab
     return "\n".join(out)
 
 
+def split_by_scale(series: Sequence[tuple[str, Sequence[float | None]]], ratio: float = 5.0
+                   ) -> list[list[tuple[str, Sequence[float | None]]]]:
+    """Series for one chart, or for two when a few peak more than ``ratio`` times the median
+    peak: those (largest first) in one, the others in another, so that one large series does not
+    flatten the rest to the axis."""
+    def peak(values: Sequence[float | None]) -> float:
+        return max((abs(v) for v in values if v is not None), default=0.0)
+
+    peaks = sorted(peak(v) for _, v in series)
+    if len(peaks) < 2:
+        return [list(series)] if series else []
+    limit = ratio * max(peaks[(len(peaks) - 1) // 2], 1e-9)
+    large = sorted((s for s in series if peak(s[1]) > limit), key=lambda s: -peak(s[1]))
+    rest = [s for s in series if peak(s[1]) <= limit]
+    return [large, rest] if large and rest else [list(series)]
+
+
 def csv_response(name: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Response:
     """A chart's or table's numbers as a CSV download named ``name``."""
     buf = io.StringIO()

@@ -158,11 +158,13 @@ def run(run_id: int) -> Any:
         f"{wc}: load (minutes)", view.labels, [("regular", row["regular"]), ("overtime", row["overtime"])],
         lines=[("regular capacity", row["cap_regular"]), ("regular + overtime", row["cap_total"])],
         y_label="minutes")) for wc, row in view.load.items()]
-    buffer_chart = Markup(charts.line_chart(
-        "Buffer inventory (stocked items)", view.labels, list(view.inventory.items())[:8], y_label="units")) \
-        if view.inventory else None
+    groups = charts.split_by_scale(list(view.inventory.items())[:8])
+    buffer_charts = [Markup(charts.line_chart(
+        "Buffer inventory (stocked items)" + ("" if len(groups) == 1 else
+                                              " -- the large ones" if k == 0 else " -- the others"),
+        view.labels, group, y_label="units")) for k, group in enumerate(groups)]
     return render_template("plan/run.html", v=view, run=view.run, labels=view.labels, load_charts=load_charts,
-                           buffer_chart=buffer_chart, active=views_plan.is_active(view.run),
+                           buffer_charts=buffer_charts, active=views_plan.is_active(view.run),
                            release_form=ReleaseForm(fence=settings().release_fence_periods), approve_form=UploadForm())
 
 
