@@ -48,6 +48,15 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
     assert status == 200
 
 
+def _serve_command(tmp_path: Path, *options: str) -> tuple[list[str], dict[str, str], int]:
+    """``lpms serve`` on a new SQLite database: (command, environment, port)."""
+    url = f"sqlite:///{tmp_path / 'lpms.db'}"
+    migrate.upgrade(url)
+    port = _free_port()
+    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
+    return [sys.executable, "-m", "lpms", "serve", *options, "--port", str(port), "--database-url", url], env, port
+
+
 def _children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (Linux /proc)."""
     found = []
@@ -64,13 +73,8 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
 def test_two_processes_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'lpms.db'}"
-    migrate.upgrade(url)
-    port = _free_port()
-    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "-m", "lpms", "serve", "--processes", "2", "--threads", "2",
-                             "--port", str(port), "--database-url", url], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd, env, port = _serve_command(tmp_path, "--processes", "2", "--threads", "2")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_healthy(proc, port)
         for _ in range(10):  # new connections: the kernel hands them to either worker
@@ -106,11 +110,7 @@ def test_trusted_proxy_applies_forwarded_headers_only_from_the_proxy() -> None:
 
 
 def test_one_process_serves_and_an_address_in_use_is_refused_plainly(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'lpms.db'}"
-    migrate.upgrade(url)
-    port = _free_port()
-    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
-    cmd = [sys.executable, "-m", "lpms", "serve", "--threads", "2", "--port", str(port), "--database-url", url]
+    cmd, env, port = _serve_command(tmp_path, "--threads", "2")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_healthy(proc, port)
@@ -129,12 +129,8 @@ def test_one_process_serves_and_an_address_in_use_is_refused_plainly(tmp_path: P
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
 def test_a_worker_that_dies_is_started_again(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'lpms.db'}"
-    migrate.upgrade(url)
-    port = _free_port()
-    env = dict(os.environ, LPMS_SECRET_KEY="test-" + "k" * 40, LPMS_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "-m", "lpms", "serve", "--threads", "2", "--port", str(port),
-                             "--database-url", url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd, env, port = _serve_command(tmp_path, "--threads", "2")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_healthy(proc, port)
         (worker,) = _children(proc.pid)
