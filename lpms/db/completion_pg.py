@@ -90,10 +90,10 @@ LEFT JOIN (work_orders w JOIN items hi ON hi.id = w.item_id) ON w.number = %(num
 
 # the report (unless its key was taken meanwhile: then nothing else is written either), the
 # operation's and the order's totals, the audit row, the stock moves and the items' balances
-# (``stock_balances``, in item id order), in one statement; and
-# the on-hand of the ``held`` items (locked by ``_CLAIM``, or by ``_LOCK_ITEMS`` just before, so
-# read as it is: this statement began once the locks were held), before this report's moves (a statement does not see the rows its
-# own WITH parts insert)
+# (``stock_balances``, in item id order), in one statement; and the on-hand of the items taken
+# (``ids``, locked by ``_CLAIM`` or by ``_LOCK_ITEMS`` just before, so read as it is: this
+# statement began once the locks were held), before this report's moves (a statement does not
+# see the rows its own WITH parts insert)
 _WRITE = """
 WITH rep AS (
     INSERT INTO completion_reports (client_key, work_order_id, operation_seq, good_qty, scrap_qty, corrects_id,
@@ -128,7 +128,7 @@ SELECT (SELECT id FROM rep), (SELECT count(*) FROM op), (SELECT count(*) FROM wo
        (SELECT count(*) FROM moves),
        (SELECT json_agg(json_build_array(i.id, (SELECT s.on_hand FROM stock s WHERE s.item_id = i.id),
                                          (SELECT b.moved FROM stock_balances b WHERE b.item_id = i.id)))
-        FROM items i WHERE i.id = ANY(%(held)s::integer[]))"""
+        FROM items i WHERE i.id = ANY(%(ids)s::integer[]))"""
 
 _LOCK_ITEMS = "SELECT id FROM items WHERE id = ANY(%(ids)s::integer[]) ORDER BY id{lock}"
 
@@ -212,7 +212,7 @@ def record(session: Session, *, lock_rows: bool, key: str, wo_id: int, seq: int,
               "scrap": scrap, "status": status, "finished": finished, "now": now, "actor": actor, "action": action,
               "entity": entity, "detail": Json(dict(detail)), "move_items": _array(m[0] for m in moves),
               "move_kinds": _array(m[1] for m in moves), "move_qty": _array(m[2] for m in moves),
-              "ids": _array(wanted), "held": _array(wanted)}
+              "ids": _array(wanted)}
     with _driver_errors(_WRITE):
         if not set(wanted) <= set(held):  # not locked by the claim: lock them now, before the writes
             cur.execute(_LOCK_ITEMS.format(lock=" FOR NO KEY UPDATE" if lock_rows else ""), params)

@@ -91,27 +91,29 @@ class Kit:
         return self.period_starts[period]
 
 
-def kit_report(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1, timezone: str = "UTC",
-               on_hand_only: bool = False) -> Kit:
-    """The kit rate of the kitting work orders due to start in ``window`` periods from the current
-    one, with the recorded history (``on_hand_only``: from what is on hand now only, see
-    ``kit_rate``). Raises InvalidInput (window < 1), NotFound (outside the calendar)."""
+def _kits(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int, timezone: str,
+          on_hand_only: tuple[bool, ...]) -> list[Kit]:
+    """The kit reports of one snapshot, one per ``on_hand_only`` mode (see ``kit_rate``)."""
     with uow:
         data = load_measures(uow, now=now, timezone=timezone)
         history = _history(uow, data.current.seq)
-    return Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window, on_hand_only=on_hand_only), history,
-               data.period_starts)
+    return [Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window, on_hand_only=only), history,
+                data.period_starts) for only in on_hand_only]
+
+
+def kit_report(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1, timezone: str = "UTC") -> Kit:
+    """The kit rate of the kitting work orders due to start in ``window`` periods from the current
+    one, with the recorded history. Raises InvalidInput (window < 1), NotFound (outside the
+    calendar)."""
+    return _kits(uow, now=now, window=window, timezone=timezone, on_hand_only=(False,))[0]
 
 
 def kit_projected_and_on_hand(uow: MeasuresUnitOfWork, *, now: dt.datetime, window: int = 1,
                               timezone: str = "UTC") -> tuple[Kit, Kit]:
     """``kit_report`` twice from one snapshot: the projection (supply arriving by each order's
     start counts) and what is on hand now only. Raises as ``kit_report``."""
-    with uow:
-        data = load_measures(uow, now=now, timezone=timezone)
-        history = _history(uow, data.current.seq)
-    return tuple(Kit(now, data.current.seq, window, ms.kit_rate(data.snapshot, window, on_hand_only=only), history,
-                     data.period_starts) for only in (False, True))  # type: ignore[return-value]  # two
+    projected, on_hand = _kits(uow, now=now, window=window, timezone=timezone, on_hand_only=(False, True))
+    return projected, on_hand
 
 
 def kit_dict(k: Kit) -> dict[str, Any]:
